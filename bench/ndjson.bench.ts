@@ -1,0 +1,74 @@
+// One NDJSON stream of 1,000,000 records of ~100 bytes to one client: Sluice's ndjson()
+// beside raw Bun.serve writing 64 KB batches, Elysia's own generator streaming and Hono's
+// stream(), measured in one run. Each server runs in its own process; the client reads
+// over a raw socket.
+import { printTable, type Row } from './support/table'
+import { spawnServer } from './support/spawn-server'
+import { drainOnce } from './support/drain-client'
+import { record } from './support/ndjson-record'
+
+const RECORDS = Number(process.env.RECORDS ?? 1_000_000)
+const RUNS = Number(process.env.RUNS ?? 5)
+const kinds = [
+	['raw Bun.serve, 64 KB batches, sync generator', 'raw'],
+	['sluice ndjson(), sync generator', 'sluice-sync'],
+	['raw Bun.serve, 64 KB batches, async generator', 'raw-async'],
+	['sluice ndjson(), async generator', 'sluice'],
+	['Elysia generator', 'elysia'],
+	['Hono stream()', 'hono']
+] as const
+// ONLY=raw-async,sluice measures a subset (while working on one path).
+const only = process.env.ONLY?.split(',')
+
+let payload = 0
+for (let id = 0; id < RECORDS; id++) payload += JSON.stringify(record(id)).length + 1
+
+// All servers start first; each round then reads one stream from each in turn, so a
+// change in the machine's load (2 shared cores) weighs on every contender alike.
+const chosen = kinds.filter(([, k]) => !only || only.includes(k))
+const servers = await Promise.all(chosen.map(([, kind]) => spawnServer(`${import.meta.dir}/support/ndjson-servers.ts`, [kind, String(RECORDS)])))
+const results: { bytes: number; seconds: number; cpuMs: number }[][] = chosen.map(() => [])
+const cpuOf = async (port: number) => {
+	const { user, system } = (await (await fetch(`http://127.0.0.1:${port}/cpu`)).json()) as { user: number; system: number }
+	return (user + system) / 1000
+}
+for (const server of servers) await drainOnce(server.port, '/') // warm-up
+for (let round = 0; round < RUNS; round++)
+	for (const [i, server] of servers.entries()) {
+		const cpuBefore = await cpuOf(server.port)
+		const r = { ...(await drainOnce(server.port, '/')), cpuMs: 0 }
+		r.cpuMs = (await cpuOf(server.port)) - cpuBefore
+		if (r.bytes < payload) throw new Error(`${chosen[i]![0]}: got ${r.bytes} bytes, expected at least the ${payload} of the records`)
+		results[i]!.push(r)
+	}
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+const rows: Row[] = chosen.map(([name], i) => {
+	const seconds = median(results[i]!.map((r) => r.seconds))
+	const cpuMs = median(results[i]!.map((r) => r.cpuMs))
+	return {
+		name,
+		values: {
+			'MB/s': payload / 1e6 / seconds,
+			'records/s': RECORDS / seconds,
+			'ms (median)': seconds * 1000,
+			'server CPU ms': cpuMs,
+			'MB per server CPU s': payload / 1e3 / cpuMs,
+			'server RSS MB': servers[i]!.rss() / 1e6
+		}
+	}
+})
+await Promise.all(servers.map((s) => s.stop()))
+const baselines = ['raw Bun.serve, 64 KB batches, sync generator', 'raw Bun.serve, 64 KB batches, async generator', 'Elysia generator', 'Hono stream()']
+printTable(
+	`NDJSON, one stream, ${RECORDS.toLocaleString('en-US')} records of ~${Math.round(payload / RECORDS)} bytes (median of ${RUNS})`,
+	rows,
+	'MB/s',
+	baselines
+)
+// The same runs by server CPU: wall time on a shared machine moves with its load, CPU time much less.
+printTable(
+	'The same runs, by server CPU (MB sent per CPU-second of the server process)',
+	rows.map((r) => ({ name: r.name, values: { 'MB per server CPU s': r.values['MB per server CPU s']!, 'server CPU ms': r.values['server CPU ms']! } })),
+	'MB per server CPU s',
+	baselines
+)

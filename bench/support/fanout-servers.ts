@@ -1,0 +1,194 @@
+// The fan-out benchmark's servers, one per process: `bun run fanout-servers.ts <kind>`.
+// Each serves GET / as an SSE subscription to one broadcast; a control server on a
+// second port publishes on demand and reports how many subscribers it still holds.
+import { Elysia, sse } from 'elysia'
+import { Hono } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import { streaming } from '../../plugins'
+
+const kind = process.argv[2] ?? 'sluice'
+const utf8 = new TextEncoder()
+const now = () => performance.timeOrigin + performance.now()
+const pad = 'x'.repeat(200)
+/** A 200-byte JSON event carrying its sequence number and the time it was published. */
+const event = (seq: number) => {
+	const head = `{"seq":${seq},"t":${now().toFixed(3)},"pad":"`
+	return head + pad.slice(0, 200 - head.length - 2) + '"}'
+}
+
+/** A per-client queue with a waiting reader: what a generator or a writeSSE loop needs. */
+class Queue {
+	items: string[] = []
+	wake: (() => void) | undefined
+	push(item: string) {
+		this.items.push(item)
+		this.wake?.()
+	}
+	async next(): Promise<string> {
+		while (this.items.length === 0) await new Promise<void>((resolve) => (this.wake = resolve))
+		this.wake = undefined
+		return this.items.shift()!
+	}
+}
+
+interface Contender {
+	port: number
+	/** Publishes one event to every subscriber. */
+	publish(data: string): void
+	subscribers(): number
+}
+
+function rawBun(): Contender {
+	interface Direct {
+		write(chunk: string | Uint8Array): number | Promise<number>
+		flush(): void
+		close(): void
+	}
+	const clients = new Set<Direct>()
+	const server = Bun.serve({
+		port: 0,
+		hostname: '127.0.0.1',
+		idleTimeout: 0,
+		fetch(request) {
+			const body = new ReadableStream({
+				type: 'direct',
+				pull(ctrl: Direct) {
+					ctrl.write(': open\n\n')
+					if (!process.env.NOFLUSH) ctrl.flush()
+					clients.add(ctrl)
+					return new Promise<void>((resolve) =>
+						request.signal.addEventListener('abort', () => {
+							clients.delete(ctrl)
+							resolve()
+						})
+					)
+				},
+				cancel() {}
+			} as never)
+			return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
+		}
+	})
+	return {
+		port: server.port as number,
+		publish(data) {
+			const bytes = utf8.encode(`data: ${data}\n\n`)
+			for (const c of clients) c.write(bytes)
+		},
+		subscribers: () => clients.size
+	}
+}
+
+function sluice(): Contender {
+	const app = new Elysia().use(streaming()).get('/', ({ subscribe }) => subscribe('bench'))
+	app.listen({ port: 0, hostname: '127.0.0.1' })
+	const hub = app.decorator.broadcast
+	return {
+		port: app.server!.port as number,
+		publish: (data) => void hub.publish('bench', 'message', data),
+		subscribers: () => hub.count('bench')
+	}
+}
+
+function sluiceBare(): Contender {
+	const { Hub } = require('../../src/hub')
+	const { ResponseStream } = require('../../src/stream')
+	const hub = new Hub()
+	const server = Bun.serve({
+		port: 0,
+		hostname: '127.0.0.1',
+		fetch(request, server) {
+			const stream = new ResponseStream({ request, server, contentType: 'text/event-stream' })
+			stream.write(': open\n\n')
+			hub.subscribe(stream, 'bench')
+			return stream.response
+		}
+	})
+	return {
+		port: server.port as number,
+		publish: (data) => void hub.publish('bench', 'message', data),
+		subscribers: () => hub.count('bench')
+	}
+}
+
+function elysiaGenerator(): Contender {
+	const clients = new Set<Queue>()
+	const app = new Elysia().get('/', async function* () {
+		const queue = new Queue()
+		clients.add(queue)
+		try {
+			// Elysia sends the headers with the first yield.
+			yield sse({ event: 'open', data: 'open' })
+			for (;;) yield sse({ data: await queue.next() })
+		} finally {
+			clients.delete(queue)
+		}
+	})
+	app.listen({ port: 0, hostname: '127.0.0.1', idleTimeout: 0 })
+	return {
+		port: app.server!.port as number,
+		publish: (data) => {
+			for (const q of clients) q.push(data)
+		},
+		subscribers: () => clients.size
+	}
+}
+
+function hono(): Contender {
+	const clients = new Set<Queue>()
+	const app = new Hono().get('/', (c) =>
+		streamSSE(c, async (stream) => {
+			const queue = new Queue()
+			clients.add(queue)
+			stream.onAbort(() => void clients.delete(queue))
+			await stream.writeSSE({ event: 'open', data: 'open' })
+			while (!stream.aborted) await stream.writeSSE({ data: await queue.next() })
+		})
+	)
+	const server = Bun.serve({ port: 0, hostname: '127.0.0.1', idleTimeout: 0, fetch: app.fetch })
+	return {
+		port: server.port as number,
+		publish: (data) => {
+			for (const q of clients) q.push(data)
+		},
+		subscribers: () => clients.size
+	}
+}
+
+const contenders: Record<string, () => Contender> = { raw: rawBun, sluice, bare: sluiceBare, elysia: elysiaGenerator, hono }
+const contender = contenders[kind]!()
+
+/**
+ * Control: POST /run?events=E&burst=B&paceMs=P publishes E events, B per tick
+ * (one tick apart, or P ms apart), and answers when it has published them all.
+ */
+const control = Bun.serve({
+	port: 0,
+	hostname: '127.0.0.1',
+	idleTimeout: 0,
+	async fetch(request) {
+		const url = new URL(request.url)
+		if (url.pathname === '/stats') {
+			Bun.gc(true)
+			return Response.json({ subscribers: contender.subscribers(), rss: process.memoryUsage().rss })
+		}
+		if (url.pathname === '/cpu') {
+			const used = process.cpuUsage()
+			return Response.json({ cpuMs: (used.user + used.system) / 1000 })
+		}
+		const events = Number(url.searchParams.get('events') ?? 100)
+		const burst = Number(url.searchParams.get('burst') ?? 1)
+		const paceMs = Number(url.searchParams.get('paceMs') ?? 0)
+		let seq = 0
+		const cpu = process.cpuUsage()
+		const started = performance.now()
+		while (seq < events) {
+			for (let b = 0; b < burst && seq < events; b++) contender.publish(event(seq++))
+			await (paceMs > 0 ? Bun.sleep(paceMs) : new Promise((resolve) => setImmediate(resolve)))
+		}
+		// Server CPU until the subscribers' sockets have taken everything is read with /stats.
+		const used = process.cpuUsage(cpu)
+		return Response.json({ published: seq, cpuMs: (used.user + used.system) / 1000, ms: performance.now() - started })
+	}
+})
+console.log(`PORT ${contender.port} CONTROL ${control.port}`)
+process.on('SIGTERM', () => process.exit(0))

@@ -1,0 +1,36 @@
+/** A server process started for a benchmark; it prints `PORT <n>` when ready. */
+export interface BenchServer {
+	port: number
+	/** A second port, when the server printed `CONTROL <n>` too. */
+	control?: number
+	/** Resident set size of the server process, in bytes (from /proc). */
+	rss(): number
+	stop(): Promise<void>
+}
+
+/** Starts `bun run <script> ...args` and waits for its `PORT <n>` line. */
+export async function spawnServer(script: string, args: string[] = []): Promise<BenchServer> {
+	const proc = Bun.spawn(['bun', 'run', script, ...args], { stdout: 'pipe', stderr: 'inherit' })
+	const reader = proc.stdout.getReader()
+	let out = ''
+	while (!/PORT (\d+)/.test(out)) {
+		const { value, done } = await reader.read()
+		if (done) throw new Error(`${script} ${args.join(' ')} exited before it listened: ${out}`)
+		out += new TextDecoder().decode(value)
+	}
+	reader.releaseLock()
+	const port = Number(/PORT (\d+)/.exec(out)![1])
+	const control = /CONTROL (\d+)/.exec(out)?.[1]
+	return {
+		port,
+		control: control === undefined ? undefined : Number(control),
+		rss: () => {
+			const status = require('node:fs').readFileSync(`/proc/${proc.pid}/status`, 'utf8') as string
+			return Number(/VmRSS:\s+(\d+)/.exec(status)![1]) * 1024
+		},
+		stop: async () => {
+			proc.kill()
+			await proc.exited
+		}
+	}
+}

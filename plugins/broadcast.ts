@@ -1,0 +1,50 @@
+import { Elysia } from 'elysia'
+import type { SseOptions } from '../src/sse'
+import { ConnectionRegistry } from '../src/connections'
+import { Hub, subscriptionStream, type HubOptions, type SubscriptionOptions } from '../src/hub'
+import { rememberApp } from './app-errors'
+import { streamContext } from './stream-context'
+import type { SseResponse } from './sse'
+
+/** Options of the broadcast plugin. */
+export interface BroadcastOptions extends HubOptions {
+	/** Defaults of every subscription's SSE response (heartbeats, retry hint, headers). */
+	sse?: Omit<SseOptions, 'exposeErrors'>
+}
+
+/** subscribe() on the handler context. */
+export type SubscribeFunction = <Events extends Record<string, unknown> = Record<string, unknown>>(
+	topic: string,
+	options?: SubscriptionOptions
+) => SseResponse<Events>
+
+/**
+ * Adds `broadcast` (publish to topics, live counts) and `subscribe(topic)` (an
+ * SSE response fed by a topic: history, then live frames) to the context.
+ *
+ * @example
+ * app.use(broadcastPlugin())
+ *   .get('/room', ({ subscribe }) => subscribe('room', { last: 10 }))
+ *   .post('/room', ({ broadcast, body }) => broadcast.publish('room', 'message', body))
+ */
+export const broadcastPlugin = (
+	options: BroadcastOptions = {},
+	registry: ConnectionRegistry = new ConnectionRegistry()
+) => {
+	const { sse: sseDefaults = {}, ...hubOptions } = options
+	const hub = new Hub(hubOptions)
+	return new Elysia({ name: 'sluice/broadcast', seed: options })
+		.onStart(rememberApp)
+		.decorate('broadcast', hub)
+		.derive({ as: 'global' }, ({ request, server, route, set, path }) => {
+			// Named fields, not the whole context: see plugins/sse.ts.
+			const context = { request, server, route, set, path }
+			return {
+				subscribe: ((topic, subscription = {}) => {
+					const ctx = streamContext(context, registry, 'sse', [topic])
+					return ctx.admit() ?? subscriptionStream(ctx, hub, topic, { ...sseDefaults, ...subscription }).response
+				}) as SubscribeFunction
+			}
+		})
+		.onStop(() => hub.close())
+}

@@ -1,0 +1,70 @@
+import { Elysia } from 'elysia'
+import type { TSchema } from '@sinclair/typebox'
+import {
+	ndjsonStream,
+	readNdjsonRequest,
+	type NdjsonBodyOptions,
+	type NdjsonCallback,
+	type NdjsonOptions,
+	type RecordOf
+} from '../src/ndjson'
+import type { Source } from '../src/stream'
+import { ConnectionRegistry } from '../src/connections'
+import { rememberApp } from './app-errors'
+import { streamContext } from './stream-context'
+
+/** Options of the ndjson plugin: defaults for every ndjson() response and ndjsonBody() read. */
+export interface NdjsonPluginOptions extends NdjsonOptions {
+	/** The longest request-body line ndjsonBody() accepts, in bytes; a longer one is a 413. @default 1048576 */
+	maxLineBytes?: number
+}
+
+/**
+ * The Response of ndjson(). It is a plain Response; the ReadableStream<T> in
+ * its type only (no such methods exist on it) is what makes Eden's treaty type
+ * the route's `data` as AsyncGenerator<T>, which `edenNdjson()` from
+ * `sluice/client` makes true at run time.
+ */
+export type NdjsonResponse<T = unknown> = Response & ReadableStream<T>
+
+/** ndjson() on the handler context. */
+export type NdjsonFunction = <T>(source: Source<T> | NdjsonCallback<T>, options?: NdjsonOptions) => NdjsonResponse<T>
+
+/** ndjsonBody() on the handler context: the request body, record by record, as it arrives. */
+export type NdjsonBodyFunction = <S extends TSchema | undefined = undefined>(
+	schema?: S,
+	options?: Omit<NdjsonBodyOptions<S>, 'schema'>
+) => AsyncGenerator<RecordOf<S>, void, undefined>
+
+/**
+ * Adds `ndjson()` (JSON lines out, on Bun's native streaming) and `ndjsonBody()`
+ * (JSON lines in, read as they arrive) to the handler context.
+ *
+ * @example
+ * app.use(ndjsonPlugin()).post('/double', ({ ndjson, ndjsonBody }) =>
+ *   ndjson(async function* () { for await (const n of ndjsonBody(t.Number())) yield n * 2 }))
+ */
+export const ndjsonPlugin = (
+	defaults: NdjsonPluginOptions = {},
+	registry: ConnectionRegistry = new ConnectionRegistry()
+) => {
+	const { maxLineBytes, ...streamDefaults } = defaults
+	return (
+		new Elysia({ name: 'sluice/ndjson', seed: defaults })
+			.onStart(rememberApp)
+			.derive({ as: 'global' }, ({ request, server, route, set, path }) => {
+			// Named fields, not the whole context: Elysia infers what each route parses from
+			// what hooks touch, and a global hook that takes all would parse every body.
+			const context = { request, server, route, set, path }
+			return {
+					ndjson: ((source, options) => {
+						const ctx = streamContext(context, registry, 'ndjson')
+						// A connection limit reached: its 503/429 instead of a stream.
+						return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
+					}) as NdjsonFunction,
+					ndjsonBody: ((schema, options) =>
+						readNdjsonRequest(request, { maxLineBytes, ...options, schema })) as NdjsonBodyFunction
+			}
+			})
+	)
+}

@@ -1,0 +1,66 @@
+import { Elysia } from 'elysia'
+import { sseStream, type SseCallback, type SseItem, type SseOptions } from '../src/sse'
+import type { Source } from '../src/stream'
+import type { ControlItem, EventItem, EventMessage, EventRegistry, EventSchemas, EventTypes } from '../src/events'
+import { ConnectionRegistry } from '../src/connections'
+import { rememberApp } from './app-errors'
+import { streamContext } from './stream-context'
+
+/** Options of the sse plugin: defaults for every sse() response. */
+export interface SsePluginOptions extends SseOptions {}
+
+/**
+ * A Response that carries, in its type only, the events a route sends. Its
+ * type also says AsyncGenerator of the event union: that is what Eden treaty
+ * reads to type `data` of a call to this route (read it with `edenSse()` from
+ * `sluice/client` to get those values right). On the server it is a plain
+ * Response: return it, don't iterate it.
+ */
+export type SseResponse<Events extends Record<string, unknown> = Record<string, unknown>> = Response &
+	AsyncGenerator<EventMessage<Events>, void, unknown>
+
+/** sse() on the handler context. */
+export interface SseFunction {
+	/**
+	 * A stream checked against a typed event registry: sends and yields are
+	 * typed by it and checked at run time (unknown names and bad data refused).
+	 */
+	<S extends EventSchemas>(
+		source:
+			| Source<EventItem<EventTypes<S>> | ControlItem>
+			| SseCallback<EventTypes<S>, EventItem<EventTypes<S>> | ControlItem>,
+		options: SseOptions & { events: EventRegistry<S> }
+	): SseResponse<EventTypes<S>>
+	/** A stream of any events (type them with the type parameter). */
+	<Events extends Record<string, unknown> = Record<string, unknown>>(
+		source: Source<SseItem> | SseCallback<Events>,
+		options?: SseOptions & { events?: undefined }
+	): SseResponse<Events>
+}
+
+/**
+ * Adds `sse()` to the handler context: Server-Sent Events from a generator, an
+ * iterable or a callback, on Bun's native streaming.
+ *
+ * @example
+ * app.use(sse()).get('/events', ({ sse }) => sse(async function* (s) {
+ *   for (let n = 0; ; n++) { yield { id: n, data: { n } }; await s.sleep(1000) }
+ * }))
+ */
+export const ssePlugin = (
+	defaults: SsePluginOptions = {},
+	registry: ConnectionRegistry = new ConnectionRegistry()
+) =>
+	new Elysia({ name: 'sluice/sse', seed: defaults })
+		.onStart(rememberApp)
+		.derive({ as: 'global' }, ({ request, server, route, set, path }) => {
+			// Named fields, not the whole context: Elysia infers what each route parses from
+			// what hooks touch, and a global hook that takes all would parse every body.
+			const context = { request, server, route, set, path }
+			return {
+				sse: ((source: Source<SseItem> | SseCallback<Record<string, unknown>>, options?: SseOptions) => {
+					const ctx = streamContext(context, registry, 'sse')
+					return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...options }).response
+				}) as SseFunction
+			}
+		})

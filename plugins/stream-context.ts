@@ -1,0 +1,61 @@
+import type { Server } from 'bun'
+import { refusalResponse, type ConnectionRegistry, type LiveStream, type StreamKind } from '../src/connections'
+import { reportStreamError } from './app-errors'
+
+/** The parts of Elysia's handler context a stream needs. */
+export interface HandlerContext {
+	request: Request
+	server: Server<unknown> | null
+	route?: string
+	/** Passed on to the app's error hooks with a mid-stream error. */
+	set?: unknown
+	path?: string
+}
+
+/**
+ * What every streaming helper (sse, ndjson, file) is given: the request, Bun's
+ * server, where mid-stream errors go, the admission check, and the
+ * registration of the stream in the connection registry, in one place.
+ *
+ * A helper calls `admit()` right before it opens its stream (no await in
+ * between) and returns the Response it gets, if any (503 or 429 with
+ * Retry-After; while draining, an SSE request gets its farewell frame as a 200
+ * that ends, so that EventSource reconnects later), instead of opening:
+ *
+ * @example
+ * const ctx = streamContext(context, registry, 'ndjson')
+ * return ctx.admit() ?? openMyStream(ctx).response
+ */
+export function streamContext(
+	context: HandlerContext,
+	registry: ConnectionRegistry,
+	kind: StreamKind,
+	topics: string[] = []
+) {
+	const { request, server } = context
+	const address = registry.addressOf(request, server?.requestIP(request)?.address)
+	let admitted = false
+	const admit = (): Response | undefined => {
+		const refusal = registry.admit(address, kind)
+		admitted = !refusal
+		return refusal && refusalResponse(refusal)
+	}
+	return {
+		request,
+		server,
+		/** The refusal Response (503 or 429) if a limit is reached, else undefined: open the stream. */
+		admit,
+		onError: (error: unknown) => reportStreamError(context, error),
+		onOpen: (stream: LiveStream) => {
+			// A helper that skipped admit() still may not pass the limits: its stream ends at once.
+			if (!admitted && admit()) return stream.close('server')
+			registry.add(stream, {
+				kind,
+				route: context.route ?? new URL(request.url).pathname,
+				topics,
+				address,
+				userAgent: request.headers.get('user-agent') ?? undefined
+			})
+		}
+	}
+}

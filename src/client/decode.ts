@@ -1,0 +1,52 @@
+import type { EventSourceMessage } from 'eventsource-parser'
+import type { EventRegistry } from '../events'
+import { SseClientError } from './errors'
+
+/** A message to skip: an event the registry does not know. */
+export const SKIP = Symbol('skip')
+
+/** Turns one parsed event into its value: by the registry when given, raw text otherwise. */
+export type Decoder = (message: EventSourceMessage) => { event: string; data: unknown; id?: string } | typeof SKIP
+
+/**
+ * The decoder of a reader. With a registry, each event's data is decoded as
+ * the server encoded it (raw text for string-only schemas, JSON otherwise) and
+ * events it does not know are skipped. Without one, data is the raw text.
+ * With `validate`, decoded data is also checked against the schema (this
+ * compiles checkers, which needs eval: not under a strict CSP).
+ * An unregistered `event: error` (what a Sluice server sends when its producer
+ * fails) is thrown as an SseClientError.
+ */
+export function decoderFor(events?: EventRegistry<any>, validate = false): Decoder {
+	return (message) => {
+		const event = message.event ?? 'message'
+		const id = message.id
+		if (events?.has(event)) {
+			let data: unknown
+			try {
+				data = events.decode(event, message.data)
+			} catch (error) {
+				throw new SseClientError('decode', `sse event "${event}": data is not JSON: ${(error as Error).message}`)
+			}
+			if (validate) {
+				try {
+					events.check(event, data)
+				} catch (error) {
+					throw new SseClientError('decode', (error as Error).message)
+				}
+			}
+			return id === undefined ? { event, data } : { event, data, id }
+		}
+		if (event === 'error') throw new SseClientError('remote', remoteMessage(message.data))
+		if (events) return SKIP
+		return id === undefined ? { event, data: message.data } : { event, data: message.data, id }
+	}
+}
+
+function remoteMessage(data: string): string {
+	try {
+		const parsed = JSON.parse(data)
+		if (parsed && typeof parsed.message === 'string') return `server error: ${parsed.message}`
+	} catch {}
+	return `server error: ${data}`
+}

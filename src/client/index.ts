@@ -1,0 +1,7 @@
+export { connect, SseClient, type ConnectOptions } from './connect'
+export { edenSse, readEvents, type EdenSseOptions } from './eden'
+export { SseClientError, type SseClientErrorKind } from './errors'
+export { readFrames, type StreamState } from './frames'
+export { decoderFor, type Decoder } from './decode'
+export { events, EventRegistry, EventDataError, type EventsOf, type EventMessage, type EventSchemas, type EventTypes } from '../events'
+export { readNdjsonRecords, fetchNdjson, edenNdjson, NdjsonStreamError, type ReadNdjsonOptions } from './ndjson'

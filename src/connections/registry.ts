@@ -1,0 +1,284 @@
+import type { CloseReason } from '../stream'
+import { checkAdmission, type ConnectionLimits, type Refusal } from './limits'
+import { Tally } from './tally'
+import { drainStreams, farewellResponseBody, type DrainOptions, type DrainResult, type Farewells } from './drain'
+import { connectionMetrics } from './connection-metrics'
+
+/** What kind of helper opened a stream. */
+export type StreamKind = 'sse' | 'ndjson' | 'file'
+
+/**
+ * What the registry needs of a live stream: a ResponseStream, or anything else
+ * that sends a response and knows when it ends (a zero-copy file download).
+ * Ids come from newStreamId() so they never collide.
+ */
+export interface LiveStream {
+	readonly id: number
+	readonly startedAt: number
+	readonly bytesSent: number
+	readonly eventsSent: number
+	readonly lastEventId: string | undefined
+	readonly closed: boolean
+	/** Bytes written that the client has not taken yet (streams written from JavaScript). */
+	readonly unsentBytes?: number
+	onClose(listener: (reason: CloseReason) => void): () => void
+	close(reason?: CloseReason): void
+	/** Writes a last frame on drain; a stream without it (a zero-copy download) gets none. */
+	write?(chunk: string | Uint8Array, events?: number): boolean
+}
+
+/** What is known about a stream when it opens. */
+export interface ConnectionInfo {
+	kind: StreamKind
+	/** The route path (e.g. `/chat/:username`). */
+	route: string
+	/** Broadcast topics it is subscribed to. */
+	topics: string[]
+	/** The client's IP address, when the server knows it. */
+	address?: string
+	userAgent?: string
+}
+
+/** A live stream, as the registry reports it. */
+export interface Connection extends ConnectionInfo {
+	id: number
+	startedAt: number
+	bytesSent: number
+	eventsSent: number
+	lastEventId: string | undefined
+	/** Bytes written that the client has not taken yet: a client falling behind shows here. */
+	unsentBytes: number
+}
+
+/** Live counts: total, and per route, topic, client address and kind. */
+export interface ConnectionCounts {
+	total: number
+	byRoute: Record<string, number>
+	byTopic: Record<string, number>
+	byAddress: Record<string, number>
+	byKind: Record<string, number>
+}
+
+/** Options of a ConnectionRegistry. */
+export interface ConnectionRegistryOptions extends ConnectionLimits {
+	/**
+	 * The client address a stream is counted under (for `maxPerAddress` and
+	 * `byAddress`). Behind a trusted proxy, read it from a header here.
+	 * @default the socket's peer address
+	 */
+	addressOf?: (request: Request, peer: string | undefined) => string | undefined
+	/** The last frame each kind of stream is sent on drain (see DrainOptions). @default an SSE `shutdown` event with a `retry:` hint; none for ndjson and file */
+	farewells?: Farewells
+}
+
+type OpenListener = (connection: Connection) => void
+type CloseListener = (connection: Connection, reason: CloseReason) => void
+interface Entry {
+	stream: LiveStream
+	info: ConnectionInfo
+}
+
+const CLOSE_REASONS: CloseReason[] = ['done', 'client', 'error', 'server', 'slow', 'stalled']
+
+/**
+ * Every live stream, registered when it opens and removed when it ends,
+ * however it ends. Counts are live; limits are checked before a stream opens
+ * (admit); drain() closes every stream with a last frame, within a grace period.
+ */
+export class ConnectionRegistry {
+	readonly options: ConnectionRegistryOptions
+	#live = new Map<number, Entry>()
+	#byRoute = new Tally()
+	#byTopic = new Tally()
+	#byAddress = new Tally()
+	#byKind = new Tally()
+	#openListeners: OpenListener[] = []
+	#closeListeners: CloseListener[] = []
+	#draining: DrainOptions | undefined
+	// Cumulative, for metrics: what streams that already ended sent, and how they ended.
+	#opened = 0
+	#closedBy = new Tally()
+	#refusedBy = new Tally()
+	#sentByKind = { events: new Tally(), bytes: new Tally() }
+
+	constructor(options: ConnectionRegistryOptions = {}) {
+		this.options = options
+	}
+
+	/** Registers `stream`; it is removed when the stream closes, however it closes. */
+	add(stream: LiveStream, info: ConnectionInfo): void {
+		if (stream.closed || this.#live.has(stream.id)) return
+		const entry = { stream, info }
+		this.#live.set(stream.id, entry)
+		this.#opened++
+		this.#tally(info, 'add')
+		stream.onClose((reason) => this.#remove(entry, reason))
+		if (this.#openListeners.length) this.#emit(this.#openListeners, snapshot(entry))
+		// Opened past admit() while a drain runs: it is drained too, or stop() would wait for it.
+		if (this.#draining) void drainStreams([entry], this.#draining)
+	}
+
+	/**
+	 * Whether one more stream from `address` may open now: undefined if so, or
+	 * why not (503 while draining or at `maxStreams`, 429 at `maxPerAddress`).
+	 * Call it right before opening the stream, with no await in between.
+	 * `kind` lets a refusal while draining carry that kind's farewell.
+	 */
+	admit(address?: string, kind?: StreamKind): Refusal | undefined {
+		const refusal = checkAdmission(this.options, {
+			draining: this.#draining !== undefined,
+			total: this.#live.size,
+			fromAddress: address === undefined ? 0 : this.#byAddress.get(address)
+		})
+		if (!refusal) return undefined
+		this.#refusedBy.add(refusal.reason)
+		if (refusal.reason === 'draining' && kind) refusal.farewell = farewellResponseBody(kind, this.#draining!)
+		return refusal
+	}
+
+	/** The address a request's stream is counted under. */
+	addressOf(request: Request, peer: string | undefined): string | undefined {
+		return this.options.addressOf ? this.options.addressOf(request, peer) : peer
+	}
+
+	/** Number of live streams. */
+	get count(): number {
+		return this.#live.size
+	}
+
+	/** Streams opened since the registry was made. */
+	get opened(): number {
+		return this.#opened
+	}
+
+	/** Live counts, total and by route, topic, address and kind. */
+	counts(): ConnectionCounts {
+		return {
+			total: this.#live.size,
+			byRoute: this.#byRoute.toObject(),
+			byTopic: this.#byTopic.toObject(),
+			byAddress: this.#byAddress.toObject(),
+			byKind: this.#byKind.toObject()
+		}
+	}
+
+	/** A snapshot of one live stream. */
+	get(id: number): Connection | undefined {
+		const entry = this.#live.get(id)
+		return entry && snapshot(entry)
+	}
+
+	/** Snapshots of every live stream, oldest first; `filter` keeps some. */
+	list(filter?: (connection: Connection) => boolean): Connection[] {
+		const all = [...this.#live.values()].map(snapshot)
+		return filter ? all.filter(filter) : all
+	}
+
+	/** Closes one stream; false if there is none with that id. */
+	close(id: number, reason: CloseReason = 'server'): boolean {
+		const entry = this.#live.get(id)
+		entry?.stream.close(reason)
+		return entry !== undefined
+	}
+
+	/** Runs `listener` for every stream that opens. Returns a remover. */
+	onOpen(listener: OpenListener): () => void {
+		return listen(this.#openListeners, listener)
+	}
+
+	/** Runs `listener` for every stream that ends, with why. Returns a remover. */
+	onClose(listener: CloseListener): () => void {
+		return listen(this.#closeListeners, listener)
+	}
+
+	/** True from drain() on: new streams are refused with 503. */
+	get draining(): boolean {
+		return this.#draining !== undefined
+	}
+
+	/** Lets streams in again after a drain (the server is listening again). */
+	reopen(): void {
+		this.#draining = undefined
+	}
+
+	/**
+	 * Refuses new streams, sends every stream its last frame and closes it, and
+	 * resolves once all have ended, within `graceMs` (streams left then are cut).
+	 */
+	drain(options: DrainOptions = {}): Promise<DrainResult> {
+		this.#draining = { farewells: this.options.farewells, ...options }
+		return drainStreams([...this.#live.values()], this.#draining)
+	}
+
+	/** Metrics in the Prometheus text format. */
+	metrics(): string {
+		const live = { events: new Tally(), bytes: new Tally() }
+		for (const { stream, info } of this.#live.values()) {
+			live.events.add(info.kind, stream.eventsSent)
+			live.bytes.add(info.kind, stream.bytesSent)
+		}
+		const sent = (what: 'events' | 'bytes', kind: StreamKind) =>
+			this.#sentByKind[what].get(kind) + live[what].get(kind)
+		return connectionMetrics({
+			open: this.#live.size,
+			openByRoute: this.#byRoute,
+			opened: this.#opened,
+			closed: (reason) => this.#closedBy.get(reason),
+			closeReasons: CLOSE_REASONS,
+			refused: (reason) => this.#refusedBy.get(reason),
+			sent
+		})
+	}
+
+	#remove(entry: Entry, reason: CloseReason): void {
+		if (!this.#live.delete(entry.stream.id)) return
+		this.#tally(entry.info, 'remove')
+		this.#closedBy.add(reason)
+		this.#sentByKind.events.add(entry.info.kind, entry.stream.eventsSent)
+		this.#sentByKind.bytes.add(entry.info.kind, entry.stream.bytesSent)
+		if (this.#closeListeners.length === 0) return
+		const connection = snapshot(entry)
+		for (const listener of this.#closeListeners.slice()) guard(() => listener(connection, reason))
+	}
+
+	#tally(info: ConnectionInfo, op: 'add' | 'remove'): void {
+		this.#byRoute[op](info.route)
+		this.#byKind[op](info.kind)
+		if (info.address !== undefined) this.#byAddress[op](info.address)
+		for (const topic of new Set(info.topics)) this.#byTopic[op](topic)
+	}
+
+	#emit(listeners: OpenListener[], connection: Connection): void {
+		for (const listener of listeners.slice()) guard(() => listener(connection))
+	}
+}
+
+function listen<T>(list: T[], listener: T): () => void {
+	list.push(listener)
+	return () => {
+		const i = list.indexOf(listener)
+		if (i !== -1) list.splice(i, 1)
+	}
+}
+
+// A listener's bug must not break registration or the other listeners; it is rethrown out of band.
+function guard(run: () => void): void {
+	try {
+		run()
+	} catch (error) {
+		queueMicrotask(() => {
+			throw error
+		})
+	}
+}
+
+const snapshot = ({ stream, info }: Entry): Connection => ({
+	...info,
+	topics: [...info.topics],
+	id: stream.id,
+	startedAt: stream.startedAt,
+	bytesSent: stream.bytesSent,
+	eventsSent: stream.eventsSent,
+	lastEventId: stream.lastEventId,
+	unsentBytes: stream.unsentBytes ?? 0
+})

@@ -1,0 +1,253 @@
+import { encodeSseBytes, lastEventIdOf } from '../sse'
+import type { ResponseStream } from '../stream'
+import { memory } from './memory'
+import { Subscriber, type SlowConsumerPolicy, type SubscriberOptions } from './subscriber'
+import type { Frame, Transport } from './transport'
+
+/**
+ * What broadcast needs of a typed event registry: `check` throws (or returns
+ * false) when `data` does not fit the schema of `event`. A registry that also
+ * has `wire` (an EventRegistry from `events()`) decides how data travels:
+ * publish sends the text `wire` returns, so a client holding the same registry
+ * decodes exactly what was published.
+ */
+export interface EventChecker {
+	check(event: string, data: unknown): unknown
+	/** Checks `data` and returns its `data:` text (undefined: no data). Used instead of `check` when present. */
+	wire?(event: string, data: unknown): string | undefined
+}
+
+/** Thrown by publish when the registry refuses the data; nothing is sent. */
+export class BroadcastDataError extends TypeError {
+	constructor(
+		readonly event: string,
+		override readonly cause: unknown
+	) {
+		const why = cause instanceof Error ? `: ${cause.message}` : ''
+		super(`broadcast: data of event "${event}" does not match its schema${why}`)
+		this.name = 'BroadcastDataError'
+	}
+}
+
+/** Options of a Hub. */
+export interface HubOptions {
+	/** Where frames, history and counts go. @default memory() */
+	transport?: Transport
+	/** The typed event registry (`events({...})`) publish checks data against and encodes it by. */
+	registry?: EventChecker
+	/** Unsent bytes allowed per subscriber. @default 1048576 (1 MiB) */
+	limitBytes?: number
+	/** What happens to a subscriber past its limit. @default 'disconnect' */
+	slowConsumer?: SlowConsumerPolicy
+}
+
+/** Presence events a subscriber announces: data for its join and leave, given the topic's live count. */
+export interface PresenceOptions {
+	join?: (count: number) => unknown
+	leave?: (count: number) => unknown
+}
+
+/** How a stream subscribes. */
+export interface SubscribeOptions extends Omit<SubscriberOptions, 'policy'> {
+	/** The id the client last saw; defaults to the request's Last-Event-ID. */
+	lastEventId?: string
+	/** Frames of history sent on join when there is no Last-Event-ID. @default 0 */
+	last?: number
+	/** @default the hub's slowConsumer */
+	slowConsumer?: SlowConsumerPolicy
+	/** Publishes `join` and `leave` events on the topic for this subscriber. */
+	presence?: PresenceOptions
+}
+
+interface Topic {
+	subscribers: Set<Subscriber>
+	unlisten: () => void
+	batch: Frame[]
+}
+
+const countKey = (topic: string) => `topic:${topic}`
+
+/**
+ * Topics and their subscribers in this process. Publish encodes a frame once
+ * and hands it to the transport; frames coming back from the transport (from
+ * this process or another) are written to every local subscriber, the frames
+ * of one tick joined into one write, without waiting for any client.
+ */
+export class Hub {
+	readonly transport: Transport
+	#registry: EventChecker | undefined
+	#limit: number
+	#policy: SlowConsumerPolicy
+	#topics = new Map<string, Topic>()
+	#countsScheduled = false
+	#closed = false
+
+	constructor(options: HubOptions = {}) {
+		this.transport = options.transport ?? memory()
+		this.#registry = options.registry
+		this.#limit = options.limitBytes ?? 1024 * 1024
+		this.#policy = options.slowConsumer ?? 'disconnect'
+	}
+
+	/**
+	 * Publishes `data` as event `event` on `topic`: checked against the registry,
+	 * encoded once, given the topic's next id. Resolves with the frame; rejects
+	 * (nothing sent) when the data does not fit or the transport cannot publish.
+	 */
+	publish(topic: string, event: string, data: unknown): Promise<Frame> {
+		try {
+			const wire = this.#wire(event, data)
+			// `message` is the type a nameless event has: leave the line out, a frame is written many times.
+			return this.transport.publish(topic, encodeSseBytes({ event: event === 'message' ? undefined : event, data: wire }))
+		} catch (error) {
+			return Promise.reject(error)
+		}
+	}
+
+	/** Live subscribers of `topic` in this process. */
+	count(topic: string): number {
+		return this.#topics.get(topic)?.subscribers.size ?? 0
+	}
+
+	/** The live subscribers of `topic` in this process (their queued bytes, dropped frames, streams). */
+	subscribersOf(topic: string): Subscriber[] {
+		return [...(this.#topics.get(topic)?.subscribers ?? [])]
+	}
+
+	/** Live subscribers per topic in this process. */
+	counts(): Record<string, number> {
+		const out: Record<string, number> = {}
+		for (const [name, t] of this.#topics) out[name] = t.subscribers.size
+		return out
+	}
+
+	/** Live subscribers per topic, summed over every process of the transport. */
+	async clusterCounts(): Promise<Record<string, number>> {
+		const out: Record<string, number> = {}
+		for (const [key, n] of Object.entries(await this.transport.clusterCounts()))
+			if (key.startsWith('topic:')) out[key.slice(6)] = n
+		return out
+	}
+
+	/**
+	 * Subscribes an open stream to `topic`: history first (after the request's
+	 * Last-Event-ID, or the last K frames), then live frames, until the stream
+	 * ends. Returns the subscriber.
+	 */
+	subscribe(
+		stream: ResponseStream,
+		topic: string,
+		options: SubscribeOptions = {},
+		request?: Request
+	): Subscriber {
+		if (this.#closed) throw new Error('broadcast: the hub is closed')
+		const sub = new Subscriber(stream, topic, {
+			...options,
+			limitBytes: options.limitBytes ?? this.#limit,
+			policy: options.slowConsumer ?? this.#policy
+		})
+		if (stream.closed) return sub
+		const lastEventId = options.lastEventId ?? (request && lastEventIdOf(request))
+		const last = options.last ?? 0
+		const t = this.#topic(topic)
+		const replaying = lastEventId !== undefined || last > 0
+		// Listening before the history is read: what is published meanwhile is held, not lost.
+		if (replaying) sub.holdLive()
+		t.subscribers.add(sub)
+		this.#countsChanged()
+		stream.onClose(() => this.#leave(t, sub, options.presence))
+		if (replaying)
+			this.transport.replay(topic, lastEventId, last).then(
+				(replay) => sub.startLive(replay, lastEventId),
+				() => sub.startLive({ frames: [], complete: false }, lastEventId ?? '')
+			)
+		const join = options.presence?.join
+		if (join) this.#announce(topic, 'join', join, t.subscribers.size)
+		return sub
+	}
+
+	/** Stops listening to the transport and closes it. Open streams are left to their owner. */
+	async close(): Promise<void> {
+		if (this.#closed) return
+		this.#closed = true
+		for (const t of this.#topics.values()) t.unlisten()
+		this.#topics.clear()
+		await this.transport.close()
+	}
+
+	/** The data as it goes on the wire: the registry's text when it has `wire`, else the value for encodeSse. */
+	#wire(event: string, data: unknown): unknown {
+		const registry = this.#registry
+		if (!registry) return data
+		let ok: unknown
+		try {
+			if (registry.wire) return registry.wire(event, data)
+			ok = registry.check(event, data)
+		} catch (error) {
+			throw new BroadcastDataError(event, error)
+		}
+		if (ok === false) throw new BroadcastDataError(event, undefined)
+		return data
+	}
+
+	#topic(name: string): Topic {
+		let t = this.#topics.get(name)
+		if (t) return t
+		const topic: Topic = { subscribers: new Set(), unlisten: () => {}, batch: [] }
+		topic.unlisten = this.transport.listen(name, (frame) => {
+			// Frames that arrive in one tick go out as one write per subscriber.
+			if (topic.batch.push(frame) === 1) queueMicrotask(() => this.#fanOut(topic))
+		})
+		this.#topics.set(name, topic)
+		return topic
+	}
+
+	#fanOut(topic: Topic): void {
+		const frames = topic.batch
+		topic.batch = []
+		let joined: Uint8Array
+		if (frames.length === 1) joined = frames[0]!.bytes
+		else {
+			let size = 0
+			for (const f of frames) size += f.bytes.byteLength
+			joined = new Uint8Array(size)
+			let at = 0
+			for (const f of frames) {
+				joined.set(f.bytes, at)
+				at += f.bytes.byteLength
+			}
+		}
+		for (const sub of topic.subscribers) sub.deliver(frames, joined)
+	}
+
+	#leave(t: Topic, sub: Subscriber, presence: PresenceOptions | undefined): void {
+		t.subscribers.delete(sub)
+		const name = sub.topic
+		if (t.subscribers.size === 0 && this.#topics.get(name) === t) {
+			// Frames still batched for this topic have no one left to go to.
+			t.unlisten()
+			this.#topics.delete(name)
+		}
+		this.#countsChanged()
+		if (presence?.leave && !this.#closed) this.#announce(name, 'leave', presence.leave, this.count(name))
+	}
+
+	#announce(topic: string, event: string, data: (count: number) => unknown, count: number): void {
+		// A join or leave that cannot be announced (e.g. Redis is away) is reported;
+		// rethrowing it would crash the process over a presence notice.
+		this.publish(topic, event, data(count)).catch((error) =>
+			console.error(`broadcast: could not announce ${event} on "${topic}":`, error?.message ?? error)
+		)
+	}
+
+	#countsChanged(): void {
+		if (this.#countsScheduled) return
+		this.#countsScheduled = true
+		queueMicrotask(() => {
+			this.#countsScheduled = false
+			const counts: Record<string, number> = {}
+			for (const [name, t] of this.#topics) counts[countKey(name)] = t.subscribers.size
+			this.transport.setCounts(counts)
+		})
+	}
+}

@@ -1,0 +1,14 @@
+export type { Frame, Replay, Transport } from './transport'
+export { MemoryTransport, memory, type MemoryTransportOptions } from './memory'
+export { HistoryRing, type HistoryOptions } from './history'
+export { viewOf, type FrameView } from './frame-view'
+export { Subscriber, HubEvents, type SlowConsumerPolicy, type SubscriberOptions } from './subscriber'
+export {
+	Hub,
+	BroadcastDataError,
+	type EventChecker,
+	type HubOptions,
+	type SubscribeOptions,
+	type PresenceOptions
+} from './hub'
+export { subscriptionStream, type SubscriptionOptions } from './subscription-stream'

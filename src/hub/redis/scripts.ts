@@ -1,0 +1,123 @@
+import type { RedisClient } from 'bun'
+
+/**
+ * Publish, atomically: next id from the topic's counter, `id: <n>\n` + body,
+ * appended to the capped history stream (entry id `<n>-0`) and PUBLISHed. One
+ * script, so the PUBLISH order is the id order on every subscriber.
+ *
+ * A missing counter (a new topic, or a Redis that restarted without persistence)
+ * is seeded from the highest id the publishing process has seen (ARGV[4]) or the
+ * history's last entry, so ids never go back to a value clients already hold.
+ *
+ * KEYS: counter, stream. ARGV: channel, body, maxlen, floor.
+ */
+export const PUBLISH = `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local floor = tonumber(ARGV[4]) or 0
+  local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if last[1] then
+    local seen = tonumber(string.match(last[1][1], '^(%d+)'))
+    if seen > floor then floor = seen end
+  end
+  redis.call('SET', KEYS[1], string.format('%d', floor))
+end
+local id = string.format('%d', redis.call('INCR', KEYS[1]))
+local frame = 'id: ' .. id .. '\\n' .. ARGV[2]
+redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[3], id .. '-0', 'f', frame)
+redis.call('PUBLISH', ARGV[1], frame)
+return id
+`
+
+/**
+ * Raises a topic's counter to at least ARGV[1]: after Redis comes back empty,
+ * every process that saw a topic puts back the highest id it saw, so the next
+ * id is above any a client may hold, whichever process publishes first.
+ *
+ * KEYS: counter.
+ */
+export const RAISE_COUNTER = `
+local n = tonumber(redis.call('GET', KEYS[1]) or '0')
+if n < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
+return 1
+`
+
+/**
+ * History after an id: { complete (1|0), entries }. Complete when the id is one
+ * this topic has given out and nothing after it was trimmed away.
+ *
+ * KEYS: counter, stream. ARGV: after id.
+ */
+export const REPLAY_AFTER = `
+local counter = tonumber(redis.call('GET', KEYS[1]) or '0')
+local after = tonumber(ARGV[1])
+local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)
+local firstId = counter + 1
+if first[1] then firstId = tonumber(string.match(first[1][1], '^(%d+)')) end
+local complete = 0
+if after <= counter and after >= firstId - 1 then complete = 1 end
+return { complete, redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+') }
+`
+
+/**
+ * This process's counts: replaces its hash, sets its TTL, and records it in the
+ * process set with its expiry time, so a process that stops refreshing stops
+ * counting once its TTL passes.
+ *
+ * KEYS: process set, this process's hash. ARGV: process id, ttl ms, field, value, ...
+ */
+export const SET_COUNTS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('DEL', KEYS[2])
+if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return 1
+`
+
+/**
+ * Counts summed over live processes: drops expired processes from the set, then
+ * adds up their hashes. Returns a flat [field, sum, ...] list.
+ *
+ * KEYS: process set. ARGV: hash key prefix (the process id is appended).
+ */
+export const CLUSTER_COUNTS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+local sums = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local h = redis.call('HGETALL', ARGV[1] .. id)
+  for i = 1, #h, 2 do sums[h[i]] = (sums[h[i]] or 0) + tonumber(h[i + 1]) end
+end
+local out = {}
+for k, v in pairs(sums) do out[#out + 1] = k; out[#out + 1] = string.format('%d', v) end
+return out
+`
+
+const shaOf = new Map<string, string>()
+const sha1 = (script: string) => {
+	let sha = shaOf.get(script)
+	if (!sha) shaOf.set(script, (sha = new Bun.CryptoHasher('sha1').update(script).digest('hex')))
+	return sha
+}
+
+/**
+ * Runs `script` by its SHA (EVALSHA) and falls back to EVAL when the server does
+ * not have it cached (first use, or after a restart flushed the cache).
+ * Arguments may be bytes: Bun's `send` passes a Uint8Array through unchanged.
+ */
+export async function runScript(
+	client: RedisClient,
+	script: string,
+	keys: string[],
+	args: (string | Uint8Array)[]
+): Promise<any> {
+	const rest = [String(keys.length), ...keys, ...args] as string[]
+	try {
+		return await client.send('EVALSHA', [sha1(script), ...rest])
+	} catch (error) {
+		if (!String((error as Error)?.message).includes('NOSCRIPT')) throw error
+		return client.send('EVAL', [script, ...rest])
+	}
+}

@@ -1,0 +1,37 @@
+import { encodeComment, encodeSse, type SseContext, type SseOptions } from '../sse'
+import { ResponseStream } from '../stream'
+import type { Hub, SubscribeOptions } from './hub'
+
+/** Options of one subscription: the hub's, plus its SSE response's. */
+export interface SubscriptionOptions extends SubscribeOptions, Omit<SseOptions, 'exposeErrors'> {}
+
+/**
+ * Opens the SSE response of one subscriber of `topic`. There is no producer to
+ * run: the hub writes frames to the stream. It opens with a frame at once, so
+ * the client sees the 200 before the first broadcast.
+ */
+export function subscriptionStream(
+	ctx: SseContext,
+	hub: Hub,
+	topic: string,
+	options: SubscriptionOptions = {}
+): ResponseStream {
+	const stream = new ResponseStream({
+		request: ctx.request,
+		server: ctx.server,
+		contentType: 'text/event-stream; charset=utf-8',
+		heartbeatMs: options.heartbeatMs,
+		headers: options.headers,
+		status: options.status
+	})
+	ctx.onOpen?.(stream)
+	stream.write(options.retry === undefined ? encodeComment() : encodeSse({ retry: options.retry }))
+	try {
+		hub.subscribe(stream, topic, options, ctx.request)
+	} catch (error) {
+		stream.write(encodeSse({ event: 'error', data: { message: 'subscription failed' } }))
+		stream.close('error')
+		ctx.onError?.(error)
+	}
+	return stream
+}

@@ -1,0 +1,45 @@
+/**
+ * A frame as it travels: the complete SSE bytes (id line included, ending in the
+ * blank line), encoded once on the publishing process and written as they are.
+ */
+export interface Frame {
+	topic: string
+	/** The topic's id for this frame: a decimal integer, increasing per topic. */
+	id: string
+	bytes: Uint8Array
+}
+
+/** What a topic's history holds after an id. */
+export interface Replay {
+	/** The frames after the asked id (or the last K), oldest first. */
+	frames: Frame[]
+	/** False when the asked id is unknown or older than the history: frames were missed. */
+	complete: boolean
+}
+
+/**
+ * How frames, history and counts are shared. `memory` (one process, the
+ * default) and `redis` (many processes and machines) implement it.
+ */
+export interface Transport {
+	/**
+	 * Gives `body` (an encoded frame without its id line) the topic's next id,
+	 * prepends `id: <id>\n`, appends the frame to the topic's history, and
+	 * delivers it to every listener of the topic in every process, this one
+	 * included, in id order. Rejects with a clear error when it cannot publish.
+	 */
+	publish(topic: string, body: Uint8Array): Promise<Frame>
+	/** Calls `onFrame` for each frame of `topic` published anywhere, in id order. Returns the remover. */
+	listen(topic: string, onFrame: (frame: Frame) => void): () => void
+	/**
+	 * History of `topic`: the frames after `afterId` when it is given, else the
+	 * last `last` frames (none when `last` is 0 or absent).
+	 */
+	replay(topic: string, afterId: string | undefined, last?: number): Promise<Replay>
+	/** This process's live counts (e.g. `topic:chat` -> 3); shared with the other processes. */
+	setCounts(counts: Record<string, number>): void
+	/** Each count summed over the live processes. */
+	clusterCounts(): Promise<Record<string, number>>
+	/** Stops listening and releases connections. */
+	close(): Promise<void>
+}

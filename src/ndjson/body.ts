@@ -1,0 +1,115 @@
+import type { Static, TSchema } from '@sinclair/typebox'
+import { TypeCompiler, type TypeCheck, type ValueError } from '@sinclair/typebox/compiler'
+import { chunksOf, isBlank, LineTooLongError, splitLines } from './lines'
+
+/** Options of readNdjson(). */
+export interface NdjsonBodyOptions<S extends TSchema | undefined = undefined> {
+	/** Each record is checked against it; a record that fails is a 400 naming its line. */
+	schema?: S
+	/** The longest line accepted, in bytes; a longer one is a 413. @default 1048576 (1 MiB) */
+	maxLineBytes?: number
+}
+
+/**
+ * A request body that is not valid NDJSON. `status` is 400 (not JSON, not
+ * UTF-8, or not valid against the schema), 413 (a line over the limit) or 415
+ * (the body was already read, or is not there to read). Thrown from a handler,
+ * it becomes that response: `{"error":"line 3: ...","line":3}`.
+ */
+export class NdjsonBodyError extends Error {
+	constructor(
+		readonly status: 400 | 413 | 415,
+		message: string,
+		/** The 1-based line number, when one line is at fault. */
+		readonly line?: number
+	) {
+		super(message)
+		this.name = 'NdjsonBodyError'
+	}
+
+	/** Elysia answers a thrown error with this. */
+	toResponse(): Response {
+		return Response.json({ error: this.message, line: this.line }, { status: this.status })
+	}
+}
+
+export type RecordOf<S extends TSchema | undefined> = S extends TSchema ? Static<S> : unknown
+
+const checkers = new WeakMap<TSchema, TypeCheck<TSchema>>()
+const checkerFor = (schema: TSchema) => {
+	let check = checkers.get(schema)
+	if (!check) checkers.set(schema, (check = TypeCompiler.Compile(schema)))
+	return check
+}
+
+/** `/path: what was expected`; a union names what each of its members expected. */
+function describeFailure(error: ValueError | undefined): string {
+	if (!error) return 'does not match the schema'
+	const where = error.path ? `${error.path}: ` : ''
+	const members = error.errors.map((it) => it.First()?.message).filter(Boolean)
+	return where + (members.length ? [...new Set(members)].join(' or ') : error.message)
+}
+
+/**
+ * Reads an NDJSON body as it arrives: one parsed (and, with a schema, checked)
+ * record per line, blank lines skipped, CRLF accepted. Memory holds at most one
+ * line and one chunk; the body is never read whole. Throws NdjsonBodyError at the
+ * first bad line, and stops reading the body there.
+ */
+export async function* readNdjson<S extends TSchema | undefined = undefined>(
+	body: ReadableStream<Uint8Array> | null,
+	{ schema, maxLineBytes = 1024 * 1024 }: NdjsonBodyOptions<S> = {}
+): AsyncGenerator<RecordOf<S>, void, undefined> {
+	if (!body) return
+	if (body.locked)
+		throw new NdjsonBodyError(
+			415,
+			'the request body was already read (a body parser ran, or ndjsonBody() was called twice); send NDJSON as Content-Type: application/x-ndjson'
+		)
+	const check = schema && checkerFor(schema)
+	const decoder = new TextDecoder('utf-8', { fatal: true })
+	try {
+		for await (const { bytes, line } of splitLines(chunksOf(body), maxLineBytes)) {
+			if (isBlank(bytes)) continue
+			let value: unknown
+			try {
+				value = JSON.parse(decoder.decode(bytes))
+			} catch (error) {
+				const why = error instanceof SyntaxError ? error.message : 'not UTF-8'
+				throw new NdjsonBodyError(400, `line ${line}: not valid JSON (${why})`, line)
+			}
+			if (check && !check.Check(value)) {
+				throw new NdjsonBodyError(400, `line ${line}: ${describeFailure(check.Errors(value).First())}`, line)
+			}
+			yield value as RecordOf<S>
+		}
+	} catch (error) {
+		if (error instanceof LineTooLongError) throw new NdjsonBodyError(413, error.message, error.line)
+		throw error
+	}
+}
+
+/** The content types an NDJSON request body may carry. */
+export const ndjsonContentTypes: ReadonlySet<string> = new Set([
+	'application/x-ndjson',
+	'application/ndjson',
+	'application/jsonl',
+	'application/x-jsonlines'
+])
+
+/**
+ * readNdjson over a request's body, once its Content-Type says NDJSON (or it
+ * says nothing): any other type is a 415 that names the expected one, so a JSON
+ * or form body is never misread as lines.
+ */
+export function readNdjsonRequest<S extends TSchema | undefined = undefined>(
+	request: Request,
+	options: NdjsonBodyOptions<S> = {}
+): AsyncGenerator<RecordOf<S>, void, undefined> {
+	const type = request.headers.get('content-type')?.split(';')[0]!.trim().toLowerCase()
+	if (type && !ndjsonContentTypes.has(type))
+		return (async function* (): AsyncGenerator<RecordOf<S>, void, undefined> {
+			throw new NdjsonBodyError(415, `expected an NDJSON body (Content-Type: application/x-ndjson), got ${type}`)
+		})()
+	return readNdjson(request.body, options)
+}

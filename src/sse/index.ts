@@ -1,0 +1,13 @@
+export { SseFieldError, type SseEvent } from './event'
+export { encodeSse, encodeSseBytes, encodeComment, dataText } from './encode'
+export { lastEventIdOf } from './last-event-id'
+export {
+	sseStream,
+	type SseItem,
+	type SseHandle,
+	type SseCallback,
+	type SseOptions,
+	type SseContext,
+	type SendOptions,
+	type EventWire
+} from './respond'

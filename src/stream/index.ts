@@ -1,0 +1,11 @@
+export {
+	ResponseStream,
+	newStreamId,
+	type CloseReason,
+	type ResponseStreamOptions,
+	type TimeoutSetter
+} from './response-stream'
+export { pump, type Source, type PumpOptions } from './pump'
+export { streamingHeaders } from './headers'
+export { abortableSleep } from './sleep'
+export { isSource, type StreamContext } from './context'

@@ -1,0 +1,296 @@
+import { joinHeartbeat, leaveHeartbeat, type Beating } from './heartbeat'
+import { streamingHeaders } from './headers'
+
+/** Why a stream ended. */
+export type CloseReason =
+	/** the producer finished, or the handler closed it */
+	| 'done'
+	/** the client went away (socket closed, request aborted) */
+	| 'client'
+	/** the producer threw */
+	| 'error'
+	/** the server closed it (drain, limit, admin) */
+	| 'server'
+	/** the client read too slowly (slow-consumer policy) */
+	| 'slow'
+	/** the client read nothing for longer than the stall timeout (a half-open connection) */
+	| 'stalled'
+
+/** The part of Bun's Server that a stream uses: turning off the idle timeout for one request. */
+export interface TimeoutSetter {
+	timeout(request: Request, seconds: number): void
+}
+
+/** Options of a ResponseStream. */
+export interface ResponseStreamOptions {
+	/** The request being answered: its signal tells the stream when the client goes away. */
+	request?: Request
+	/** Bun's server: the stream turns off its idle timeout for this request. */
+	server?: TimeoutSetter | null
+	/** Content-Type of the response. */
+	contentType: string
+	/** @default 200 */
+	status?: number
+	/** Extra response headers. */
+	headers?: Record<string, string>
+	/** Milliseconds of silence before a heartbeat is written; 0 turns heartbeats off. @default 15000 */
+	heartbeatMs?: number
+	/** The bytes of a heartbeat. @default ':\n\n' (an SSE comment) */
+	heartbeat?: string
+	/**
+	 * Milliseconds the client may leave written bytes unread before the stream is
+	 * closed as stalled (a half-open connection). 0 turns it off. @default 2 * heartbeatMs
+	 */
+	stallTimeoutMs?: number
+}
+
+type Chunk = string | Uint8Array
+type DirectController = ReadableStreamDirectController
+
+let lastStreamId = 0
+/** A new process-unique stream id, shared by everything the connection registry holds. */
+export const newStreamId = (): number => ++lastStreamId
+const settled = Promise.resolve()
+const EARLY_LIMIT = 64 * 1024
+const lengthOf = (c: Chunk) => (typeof c === 'string' ? c.length : c.byteLength)
+
+/**
+ * The one owner of a streaming Response on Bun.serve. It writes bytes through a
+ * direct ReadableStream, pauses producers when the client reads slowly, learns
+ * of a disconnect from the request's signal and the stream's cancel, sends
+ * heartbeats while idle, and counts what it sent.
+ */
+export class ResponseStream implements Beating {
+	/** Process-unique id. */
+	readonly id = newStreamId()
+	/** When the stream opened (ms since epoch). */
+	readonly startedAt = Date.now()
+	/** The Response to return from the handler. */
+	readonly response: Response
+	/** Bytes handed to the socket. */
+	bytesSent = 0
+	/** Events (frames, records) written. */
+	eventsSent = 0
+	/** The id of the last SSE event sent, if any. */
+	lastEventId: string | undefined
+
+	// Thousands of these stay open at once, idle: what is rarely needed is made on first use,
+	// and no field holds a closure of its own.
+	#ctrl: DirectController | undefined
+	#early: Chunk[] | undefined
+	#unsent = 0
+	#waiters: (() => void)[] | undefined
+	#closeReason: CloseReason | undefined
+	#closeListeners: ((reason: CloseReason) => void)[] | undefined
+	#abort: AbortController | undefined
+	#endPull: (() => void) | undefined
+	#tickEvery = 0
+	// Set by every write and read by the heartbeat ticker, which stamps the time: a clock
+	// read per write would cost more than a fan-out's whole write to some sockets.
+	#wroteSinceTick = false
+	#lastWriteAt = performance.now()
+	#lastProgressAt = this.#lastWriteAt
+	#heartbeatMs: number
+	#heartbeat: string
+	#stallMs: number
+	#request: Request | undefined
+
+	constructor(options: ResponseStreamOptions) {
+		const { request, server, heartbeatMs = 15_000, heartbeat = ':\n\n' } = options
+		this.#heartbeatMs = heartbeatMs
+		this.#heartbeat = heartbeat
+		this.#stallMs = options.stallTimeoutMs ?? 2 * heartbeatMs
+		this.#request = request
+		if (request) {
+			// Bun cuts a request that is silent for 10 s; a stream decides its own liveness.
+			if (server) server.timeout(request, 0)
+			if (request.signal.aborted) queueMicrotask(() => this.close('client'))
+			else request.signal.addEventListener('abort', this, { once: true })
+		}
+		if (heartbeatMs > 0 || this.#stallMs > 0) {
+			this.#tickEvery = heartbeatMs > 0 ? heartbeatMs : this.#stallMs
+			joinHeartbeat(this.#tickEvery, this)
+		}
+
+		const body = new ReadableStream({
+			type: 'direct',
+			pull: (ctrl: DirectController) => this.#start(ctrl),
+			cancel: () => this.close('client')
+		})
+		this.response = new Response(body, {
+			status: options.status ?? 200,
+			headers: { 'content-type': options.contentType, ...streamingHeaders, ...options.headers }
+		})
+	}
+
+	/** Aborted when the stream ends, for any reason; its `reason` is the CloseReason. */
+	get signal(): AbortSignal {
+		if (!this.#abort) {
+			this.#abort = new AbortController()
+			if (this.#closeReason !== undefined) this.#abort.abort(this.#closeReason)
+		}
+		return this.#abort.signal
+	}
+
+	/** @internal the request's abort event: the client went away. */
+	handleEvent(): void {
+		this.close('client')
+	}
+
+	/** True once the stream has ended. */
+	get closed(): boolean {
+		return this.#closeReason !== undefined
+	}
+
+	/** Why the stream ended, once it has. */
+	get closeReason(): CloseReason | undefined {
+		return this.#closeReason
+	}
+
+	/** Bytes written that the client has not taken yet (an estimate: the client's socket buffer is not counted). */
+	get unsentBytes(): number {
+		return this.#unsent
+	}
+
+	/** True while the client is behind: a producer should await drained() before writing more. */
+	get backpressured(): boolean {
+		return this.#unsent > 0
+	}
+
+	/**
+	 * Writes bytes (a string is sent as UTF-8). Returns false when the client is
+	 * behind or the stream is closed; the bytes are still queued unless closed.
+	 */
+	write(chunk: Chunk, events = 0): boolean {
+		if (this.#closeReason !== undefined) return false
+		this.eventsSent += events
+		this.#wroteSinceTick = true
+		if (this.#ctrl) return this.#send(this.#ctrl, chunk)
+		// Before Bun pulls, hold a little; past that, ask the producer to wait for the pull.
+		;(this.#early ??= []).push(chunk)
+		this.#unsent += lengthOf(chunk)
+		return this.#unsent < EARLY_LIMIT
+	}
+
+	/** Resolves when the client has caught up, or the stream has closed. */
+	drained(): Promise<void> {
+		if (this.#unsent === 0 || this.#closeReason !== undefined) return settled
+		return new Promise((resolve) => (this.#waiters ??= []).push(resolve))
+	}
+
+	/** Runs `listener` once when the stream ends (at once if it already has). Returns a remover. */
+	onClose(listener: (reason: CloseReason) => void): () => void {
+		if (this.#closeReason !== undefined) {
+			listener(this.#closeReason)
+			return () => {}
+		}
+		const listeners = (this.#closeListeners ??= [])
+		listeners.push(listener)
+		return () => {
+			const i = listeners.indexOf(listener)
+			if (i !== -1) listeners.splice(i, 1)
+		}
+	}
+
+	/** Ends the response (what was written is still sent) and runs the close listeners once. */
+	close(reason: CloseReason = 'done'): void {
+		if (this.#closeReason !== undefined) return
+		this.#closeReason = reason
+		if (this.#tickEvery) leaveHeartbeat(this.#tickEvery, this)
+		this.#request?.signal.removeEventListener('abort', this)
+		if (this.#ctrl) {
+			try {
+				this.#ctrl.close()
+			} catch {}
+		}
+		this.#endPull?.()
+		this.#abort?.abort(reason)
+		this.#unsent = 0
+		this.#wakeWaiters()
+		const listeners = this.#closeListeners
+		this.#closeListeners = undefined
+		for (const listener of listeners ?? []) {
+			try {
+				listener(reason)
+			} catch (error) {
+				// A listener's bug must not keep the others from cleaning up.
+				queueMicrotask(() => {
+					throw error
+				})
+			}
+		}
+	}
+
+	/** @internal heartbeat ticker */
+	beat(now: number): void {
+		if (this.#closeReason !== undefined) return
+		if (this.#wroteSinceTick) {
+			this.#wroteSinceTick = false
+			this.#lastWriteAt = now
+		}
+		if (this.#unsent > 0) {
+			if (this.#stallMs > 0 && this.#ctrl && now - this.#lastProgressAt > this.#stallMs)
+				this.close('stalled')
+			return
+		}
+		if (this.#heartbeatMs > 0 && now - this.#lastWriteAt >= this.#heartbeatMs)
+			this.write(this.#heartbeat)
+	}
+
+	#start(ctrl: DirectController): Promise<void> | void {
+		this.#ctrl = ctrl
+		const early = this.#early
+		this.#early = undefined
+		this.#unsent = 0
+		for (const chunk of early ?? []) this.#send(ctrl, chunk)
+		if (this.#closeReason !== undefined) {
+			if (this.#closeReason !== 'client') ctrl.close()
+			return
+		}
+		if (this.#unsent === 0) this.#wakeWaiters()
+		return new Promise((resolve) => (this.#endPull = resolve))
+	}
+
+	#send(ctrl: DirectController, chunk: Chunk): boolean {
+		let written: number | Promise<number>
+		try {
+			written = ctrl.write(chunk)
+		} catch {
+			this.close('client')
+			return false
+		}
+		if (typeof written === 'number') {
+			// Bun answers 0 once the client has gone away.
+			if (written === 0 && lengthOf(chunk) > 0) {
+				this.close('client')
+				return false
+			}
+			this.bytesSent += written
+			return this.#unsent === 0
+		}
+		const pending = lengthOf(chunk)
+		if (this.#unsent === 0) this.#lastProgressAt = performance.now()
+		this.#unsent += pending
+		written.then(
+			(n) => {
+				this.bytesSent += n
+				this.#progress(pending)
+			},
+			() => this.close('client')
+		)
+		return false
+	}
+
+	#progress(bytes: number): void {
+		if (this.#closeReason !== undefined) return
+		this.#lastProgressAt = performance.now()
+		this.#unsent = Math.max(0, this.#unsent - bytes)
+		if (this.#unsent === 0) this.#wakeWaiters()
+	}
+
+	#wakeWaiters(): void {
+		const waiters = this.#waiters
+		this.#waiters = undefined
+		for (const wake of waiters ?? []) wake()
+	}
+}

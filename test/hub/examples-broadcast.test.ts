@@ -1,0 +1,110 @@
+// The broadcast, chat and analytics examples, each started as a process and used over the wire.
+import { afterEach, expect, test } from 'bun:test'
+import { startExample, type ExampleProcess } from '../support/example'
+import { RawClient } from '../support/raw-http'
+import { parseEvents } from './sse-events'
+
+const running: { app: ExampleProcess; clients: RawClient[] }[] = []
+afterEach(async () => {
+	for (const { app, clients } of running.splice(0)) {
+		for (const c of clients) c.destroy()
+		await app.stop()
+	}
+})
+
+async function start(name: string, env: Record<string, string>) {
+	const app = await startExample(name, { env })
+	const entry = { app, clients: [] as RawClient[] }
+	running.push(entry)
+	const port = Number(new URL(app.url).port)
+	const open = async (path: string, headers: Record<string, string> = {}) => {
+		const c = await RawClient.request(port, path, { headers })
+		entry.clients.push(c)
+		await c.waitFor((x) => x.body.length > 0)
+		return c
+	}
+	const post = (path: string, body?: unknown) =>
+		fetch(app.url + path, {
+			method: 'POST',
+			headers: body === undefined ? {} : { 'content-type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body)
+		})
+	return { app, open, post }
+}
+
+const dataOf = (c: RawClient, event = 'message') =>
+	parseEvents(c.body)
+		.filter((e) => (e.event ?? 'message') === event)
+		.map((e) => JSON.parse(e.data))
+
+test('examples/broadcast.ts: POST /broadcast reaches every subscriber; server messages; heartbeats when idle', async () => {
+	const { app, open, post } = await start('broadcast', { BROADCAST_INTERVAL_MS: '400', HEARTBEAT_MS: '150' })
+	expect(app.output()).toMatch(/curl -N http:\/\/localhost:\d+\/broadcast-stream/)
+	const a = await open('/broadcast-stream')
+	const b = await open('/broadcast-stream')
+	expect(a.head).toMatch(/content-type: text\/event-stream/i)
+	const sent = await post('/broadcast', { message: 'hello all', sender: 'ann' })
+	expect(sent.status).toBe(200)
+	const answer = (await sent.json()) as { status: string; recipients: number; id: string }
+	expect(answer).toMatchObject({ status: 'broadcast_sent', recipients: 2 })
+	for (const c of [a, b]) {
+		await c.waitFor((x) => dataOf(x).some((m) => m.type === 'manual_broadcast'))
+		expect(dataOf(c).find((m) => m.type === 'manual_broadcast')).toMatchObject({ message: 'hello all', sender: 'ann' })
+		await c.waitFor((x) => dataOf(x).some((m) => m.type === 'broadcast'))
+		expect(dataOf(c).find((m) => m.type === 'broadcast').message).toMatch(/^Broadcast message \d+$/)
+		// Idle for longer than the heartbeat interval: comment frames keep the stream alive.
+		await c.waitFor((x) => x.body.includes('\n:\n\n'))
+	}
+	// A bad body is refused, and nothing is broadcast.
+	const bad = await post('/broadcast', { message: '' })
+	expect(bad.status).toBe(422)
+	expect(a.body).not.toContain('"message":""')
+})
+
+test('examples/chat.ts: join and leave, messages to everyone, the last 10 on join', async () => {
+	const { app, open, post } = await start('chat', {})
+	const alice = await open('/chat/Alice')
+	const bob = await open('/chat/Bob')
+	await alice.waitFor((x) => dataOf(x, 'join').some((m) => m.user === 'Bob'))
+	expect(dataOf(alice, 'join').find((m) => m.user === 'Bob')).toMatchObject({ type: 'user_joined', clients_count: 2 })
+	expect((await post('/chat/send', { sender: 'Bob', message: 'hi Alice' })).status).toBe(200)
+	for (const c of [alice, bob]) {
+		await c.waitFor((x) => dataOf(x).some((m) => m.message === 'hi Alice'))
+		expect(dataOf(c).find((m) => m.message === 'hi Alice')).toMatchObject({ type: 'chat_message', sender: 'Bob' })
+	}
+	bob.destroy()
+	await alice.waitFor((x) => dataOf(x, 'leave').some((m) => m.user === 'Bob'))
+	expect(dataOf(alice, 'leave')[0]).toMatchObject({ type: 'user_left', user: 'Bob', clients_count: 1 })
+	let lastId = 0
+	for (let n = 1; n <= 12; n++) lastId = Number(((await (await post('/chat/send', { sender: 'Alice', message: `m${n}` })).json()) as { id: string }).id)
+	const carol = await open('/chat/Carol')
+	await carol.waitFor((x) => dataOf(x, 'join').some((m) => m.user === 'Carol'))
+	const events = parseEvents(carol.body)
+	// The last 10 frames of the room, in order, then her own join.
+	expect(events.slice(0, 10).map((e) => Number(e.id))).toEqual(Array.from({ length: 10 }, (_, i) => lastId - 9 + i))
+	expect(events.slice(0, 10).map((e) => JSON.parse(e.data).message)).toEqual(['m3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12'])
+	expect(events[10]!.event).toBe('join')
+	// Bad input is refused.
+	expect((await post('/chat/send', { sender: 'Alice' })).status).toBe(422)
+	expect((await fetch(`${app.url}/chat/${'x'.repeat(40)}`)).status).toBe(422)
+	// The page is served.
+	const page = await fetch(`${app.url}/`)
+	expect(page.headers.get('content-type')).toContain('text/html')
+	expect(await page.text()).toContain('/chat/send')
+})
+
+test('examples/analytics.ts: the current state first, then updates', async () => {
+	const { app, open, post } = await start('analytics', { ANALYTICS_INTERVAL_MS: '600000' })
+	await post('/track/page-view', { visitor: 'v1' })
+	await post('/track/page-view', { visitor: 'v1' })
+	await post('/track/error')
+	const c = await open('/analytics-stream')
+	await c.waitFor((x) => dataOf(x, 'update').length === 1)
+	expect(dataOf(c, 'update')[0]).toMatchObject({ page_views: 2, unique_visitors: 1, api_calls: 0, errors: 1 })
+	expect((await post('/track/api-call')).status).toBe(200)
+	await c.waitFor((x) => dataOf(x, 'update').length === 2)
+	expect(dataOf(c, 'update')[1]).toMatchObject({ page_views: 2, unique_visitors: 1, api_calls: 1, errors: 1 })
+	expect((await post('/track/nonsense')).status).toBe(422)
+	const page = await fetch(`${app.url}/`)
+	expect(await page.text()).toContain('/analytics-stream')
+})
