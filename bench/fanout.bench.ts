@@ -14,12 +14,13 @@ const BURST = Number(process.env.BURST ?? 10)
 const LATENCY_EVENTS = 30
 const kinds = [
 	['raw Bun.serve', 'raw'],
+	['raw stream in an Elysia route', 'elysia-raw'],
 	['sluice broadcast', 'sluice'],
 	['sluice hub on Bun.serve, no Elysia', 'bare'],
 	['Elysia generator + queue', 'elysia'],
 	['Hono streamSSE', 'hono']
 ] as const
-// The hub on plain Bun.serve (no Elysia) is measured on demand: KINDS=raw,sluice,bare.
+// Measured on demand: the hub on plain Bun.serve (no Elysia), KINDS=raw,sluice,bare.
 const only = process.env.KINDS?.split(',') ?? ['raw', 'sluice', 'elysia', 'hono']
 const now = () => performance.timeOrigin + performance.now()
 

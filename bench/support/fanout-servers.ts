@@ -38,44 +38,60 @@ interface Contender {
 	subscribers(): number
 }
 
-function rawBun(): Contender {
-	interface Direct {
-		write(chunk: string | Uint8Array): number | Promise<number>
-		flush(): void
-		close(): void
-	}
-	const clients = new Set<Direct>()
-	const server = Bun.serve({
-		port: 0,
-		hostname: '127.0.0.1',
-		idleTimeout: 0,
-		fetch(request) {
-			const body = new ReadableStream({
-				type: 'direct',
-				pull(ctrl: Direct) {
-					ctrl.write(': open\n\n')
-					if (!process.env.NOFLUSH) ctrl.flush()
-					clients.add(ctrl)
-					return new Promise<void>((resolve) =>
-						request.signal.addEventListener('abort', () => {
-							clients.delete(ctrl)
-							resolve()
-						})
-					)
-				},
-				cancel() {}
-			} as never)
-			return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
-		}
-	})
+interface Direct {
+	write(chunk: string | Uint8Array): number | Promise<number>
+	flush(): void
+	close(): void
+}
+
+/** The hand-written subscriber: a direct stream that registers its controller and leaves on abort. */
+function directSubscriber(request: Request, clients: Set<Direct>): Response {
+	const body = new ReadableStream({
+		type: 'direct',
+		pull(ctrl: Direct) {
+			ctrl.write(': open\n\n')
+			ctrl.flush()
+			clients.add(ctrl)
+			return new Promise<void>((resolve) =>
+				request.signal.addEventListener('abort', () => {
+					clients.delete(ctrl)
+					resolve()
+				})
+			)
+		},
+		cancel() {}
+	} as never)
+	return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
+}
+
+function directContender(port: number, clients: Set<Direct>): Contender {
 	return {
-		port: server.port as number,
+		port,
 		publish(data) {
 			const bytes = utf8.encode(`data: ${data}\n\n`)
 			for (const c of clients) c.write(bytes)
 		},
 		subscribers: () => clients.size
 	}
+}
+
+function rawBun(): Contender {
+	const clients = new Set<Direct>()
+	const server = Bun.serve({
+		port: 0,
+		hostname: '127.0.0.1',
+		idleTimeout: 0,
+		fetch: (request) => directSubscriber(request, clients)
+	})
+	return directContender(server.port as number, clients)
+}
+
+/** The floor of any Elysia plugin: the same hand-written stream, returned from an Elysia route. */
+function elysiaDirect(): Contender {
+	const clients = new Set<Direct>()
+	const app = new Elysia().get('/', ({ request }) => directSubscriber(request, clients))
+	app.listen({ port: 0, hostname: '127.0.0.1', idleTimeout: 0 })
+	return directContender(app.server!.port as number, clients)
 }
 
 function sluice(): Contender {
@@ -154,7 +170,7 @@ function hono(): Contender {
 	}
 }
 
-const contenders: Record<string, () => Contender> = { raw: rawBun, sluice, bare: sluiceBare, elysia: elysiaGenerator, hono }
+const contenders: Record<string, () => Contender> = { raw: rawBun, 'elysia-raw': elysiaDirect, sluice, bare: sluiceBare, elysia: elysiaGenerator, hono }
 const contender = contenders[kind]!()
 
 /**

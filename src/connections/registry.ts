@@ -1,4 +1,4 @@
-import type { CloseReason } from '../stream'
+import type { CloseListener as StreamCloseListener, CloseReason } from '../stream'
 import { checkAdmission, type ConnectionLimits, type Refusal } from './limits'
 import { Tally } from './tally'
 import { drainStreams, farewellResponseBody, type DrainOptions, type DrainResult, type Farewells } from './drain'
@@ -21,7 +21,7 @@ export interface LiveStream {
 	readonly closed: boolean
 	/** Bytes written that the client has not taken yet (streams written from JavaScript). */
 	readonly unsentBytes?: number
-	onClose(listener: (reason: CloseReason) => void): () => void
+	onClose(listener: StreamCloseListener): () => void
 	close(reason?: CloseReason): void
 	/** Writes a last frame on drain; a stream without it (a zero-copy download) gets none. */
 	write?(chunk: string | Uint8Array, events?: number): boolean
@@ -73,9 +73,16 @@ export interface ConnectionRegistryOptions extends ConnectionLimits {
 
 type OpenListener = (connection: Connection) => void
 type CloseListener = (connection: Connection, reason: CloseReason) => void
-interface Entry {
-	stream: LiveStream
-	info: ConnectionInfo
+/** A registered stream. It listens for its own stream's end: no closure per stream. */
+class Entry {
+	constructor(
+		readonly stream: LiveStream,
+		readonly info: ConnectionInfo,
+		private readonly remove: (entry: Entry, reason: CloseReason) => void
+	) {}
+	streamClosed(reason: CloseReason): void {
+		this.remove(this, reason)
+	}
 }
 
 const CLOSE_REASONS: CloseReason[] = ['done', 'client', 'error', 'server', 'slow', 'stalled']
@@ -108,11 +115,11 @@ export class ConnectionRegistry {
 	/** Registers `stream`; it is removed when the stream closes, however it closes. */
 	add(stream: LiveStream, info: ConnectionInfo): void {
 		if (stream.closed || this.#live.has(stream.id)) return
-		const entry = { stream, info }
+		const entry = new Entry(stream, info, this.#removeEntry)
 		this.#live.set(stream.id, entry)
 		this.#opened++
 		this.#tally(info, 'add')
-		stream.onClose((reason) => this.#remove(entry, reason))
+		stream.onClose(entry)
 		if (this.#openListeners.length) this.#emit(this.#openListeners, snapshot(entry))
 		// Opened past admit() while a drain runs: it is drained too, or stop() would wait for it.
 		if (this.#draining) void drainStreams([entry], this.#draining)
@@ -229,6 +236,8 @@ export class ConnectionRegistry {
 			sent
 		})
 	}
+
+	readonly #removeEntry = (entry: Entry, reason: CloseReason) => this.#remove(entry, reason)
 
 	#remove(entry: Entry, reason: CloseReason): void {
 		if (!this.#live.delete(entry.stream.id)) return

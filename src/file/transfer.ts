@@ -1,4 +1,4 @@
-import { newStreamId, type CloseReason } from '../stream'
+import { addCloseListener, newStreamId, notifyClose, type CloseListener, type CloseReason } from '../stream'
 import type { LiveStream } from '../connections'
 
 /** The part of Bun's Server that tells whether a request is still being answered. */
@@ -59,7 +59,7 @@ export class ZeroCopyTransfer implements LiveStream {
 	readonly eventsSent = 0
 	readonly lastEventId = undefined
 	#reason: CloseReason | undefined
-	#listeners: ((reason: CloseReason) => void)[] = []
+	#listeners: CloseListener[] = []
 	#onAbort = () => this.close('client')
 
 	constructor(
@@ -87,16 +87,12 @@ export class ZeroCopyTransfer implements LiveStream {
 		this.close(this.request.signal.aborted ? 'client' : 'done')
 	}
 
-	onClose(listener: (reason: CloseReason) => void): () => void {
+	onClose(listener: CloseListener): () => void {
 		if (this.#reason !== undefined) {
-			listener(this.#reason)
+			notifyClose([listener], this.#reason)
 			return () => {}
 		}
-		this.#listeners.push(listener)
-		return () => {
-			const i = this.#listeners.indexOf(listener)
-			if (i !== -1) this.#listeners.splice(i, 1)
-		}
+		return addCloseListener(this.#listeners, listener)
 	}
 
 	/**
@@ -110,14 +106,6 @@ export class ZeroCopyTransfer implements LiveStream {
 		if (reason === 'done') this.bytesSent = this.length
 		unwatch(this)
 		this.request.signal.removeEventListener('abort', this.#onAbort)
-		for (const listener of this.#listeners.splice(0)) {
-			try {
-				listener(reason)
-			} catch (error) {
-				queueMicrotask(() => {
-					throw error
-				})
-			}
-		}
+		notifyClose(this.#listeners.splice(0), reason)
 	}
 }

@@ -1,7 +1,7 @@
 import { encodeSseBytes, lastEventIdOf } from '../sse'
 import type { ResponseStream } from '../stream'
 import { memory } from './memory'
-import { Subscriber, type SlowConsumerPolicy, type SubscriberOptions } from './subscriber'
+import { Subscriber, type SlowConsumerPolicy, type SubscriberHome, type SubscriberOptions } from './subscriber'
 import type { Frame, Transport } from './transport'
 
 /**
@@ -59,10 +59,20 @@ export interface SubscribeOptions extends Omit<SubscriberOptions, 'policy'> {
 	presence?: PresenceOptions
 }
 
-interface Topic {
-	subscribers: Set<Subscriber>
-	unlisten: () => void
-	batch: Frame[]
+/** A topic's subscribers in this process; each leaves it when its stream ends. */
+class Topic implements SubscriberHome {
+	readonly subscribers = new Set<Subscriber>()
+	/** The leave event each subscriber that asked for one announces. */
+	readonly leaveEvents = new Map<Subscriber, (count: number) => unknown>()
+	unlisten: () => void = () => {}
+	batch: Frame[] = []
+	constructor(
+		readonly name: string,
+		private readonly left: (topic: Topic, sub: Subscriber) => void
+	) {}
+	leave(sub: Subscriber): void {
+		this.left(this, sub)
+	}
 }
 
 const countKey = (topic: string) => `topic:${topic}`
@@ -154,8 +164,9 @@ export class Hub {
 		// Listening before the history is read: what is published meanwhile is held, not lost.
 		if (replaying) sub.holdLive()
 		t.subscribers.add(sub)
+		if (options.presence?.leave) t.leaveEvents.set(sub, options.presence.leave)
 		this.#countsChanged()
-		stream.onClose(() => this.#leave(t, sub, options.presence))
+		sub.joinHome(t)
 		if (replaying)
 			this.transport.replay(topic, lastEventId, last).then(
 				(replay) => sub.startLive(replay, lastEventId),
@@ -193,7 +204,7 @@ export class Hub {
 	#topic(name: string): Topic {
 		let t = this.#topics.get(name)
 		if (t) return t
-		const topic: Topic = { subscribers: new Set(), unlisten: () => {}, batch: [] }
+		const topic = new Topic(name, this.#left)
 		topic.unlisten = this.transport.listen(name, (frame) => {
 			// Frames that arrive in one tick go out as one write per subscriber.
 			if (topic.batch.push(frame) === 1) queueMicrotask(() => this.#fanOut(topic))
@@ -220,16 +231,20 @@ export class Hub {
 		for (const sub of topic.subscribers) sub.deliver(frames, joined)
 	}
 
-	#leave(t: Topic, sub: Subscriber, presence: PresenceOptions | undefined): void {
+	readonly #left = (t: Topic, sub: Subscriber) => this.#leave(t, sub)
+
+	#leave(t: Topic, sub: Subscriber): void {
 		t.subscribers.delete(sub)
-		const name = sub.topic
+		const leaveEvent = t.leaveEvents.get(sub)
+		if (leaveEvent) t.leaveEvents.delete(sub)
+		const name = t.name
 		if (t.subscribers.size === 0 && this.#topics.get(name) === t) {
 			// Frames still batched for this topic have no one left to go to.
 			t.unlisten()
 			this.#topics.delete(name)
 		}
 		this.#countsChanged()
-		if (presence?.leave && !this.#closed) this.#announce(name, 'leave', presence.leave, this.count(name))
+		if (leaveEvent && !this.#closed) this.#announce(name, 'leave', leaveEvent, this.count(name))
 	}
 
 	#announce(topic: string, event: string, data: (count: number) => unknown, count: number): void {

@@ -42,6 +42,11 @@ const concat = (frames: Frame[]): Uint8Array => {
 	return out
 }
 
+/** Where a subscriber belongs (the hub's topic): told when the subscriber's stream ends. */
+export interface SubscriberHome {
+	leave(sub: Subscriber): void
+}
+
 /**
  * One stream subscribed to one topic. Live frames are written as they come,
  * the same bytes every subscriber gets; while the client is behind they wait
@@ -59,8 +64,10 @@ export class Subscriber {
 	/** Frames that arrived before the replay was written. */
 	#backlog: Frame[] | undefined
 	#backlogBytes = 0
-	#pending: Frame[] = []
+	/** Frames waiting for the client to catch up; made on first use (most clients never fall behind). */
+	#pending: Frame[] | undefined
 	#pendingBytes = 0
+	#home: SubscriberHome | undefined
 	#droppedUnsent = 0
 	#waiting = false
 
@@ -72,6 +79,20 @@ export class Subscriber {
 		this.#policy = options.policy ?? 'disconnect'
 		this.#retryMs = options.retryMs ?? 1000
 		if (!(this.#limit > 0)) throw new RangeError('limitBytes must be positive')
+	}
+
+	/**
+	 * @internal Joins `home`: it is told when the stream ends. The subscriber
+	 * listens itself, so an idle subscription holds no closure of its own.
+	 */
+	joinHome(home: SubscriberHome): void {
+		this.#home = home
+		this.stream.onClose(this)
+	}
+
+	/** @internal the stream ended */
+	streamClosed(): void {
+		this.#home?.leave(this)
 	}
 
 	/** Bytes queued for this client: in the stream and waiting here. */
@@ -137,20 +158,21 @@ export class Subscriber {
 
 	#send(frames: Frame[], bytes: Uint8Array): void {
 		const stream = this.stream
-		if (this.#pending.length === 0 && !stream.backpressured) {
+		if (!this.#pending?.length && !stream.backpressured) {
 			stream.lastEventId = frames[frames.length - 1]!.id
 			if (!stream.write(bytes, frames.length)) this.#waitForDrain()
 			return
 		}
 		// The client is behind: hold the frames here, within the limit.
+		const pending = (this.#pending ??= [])
 		for (const f of frames) {
-			this.#pending.push(f)
+			pending.push(f)
 			this.#pendingBytes += f.bytes.byteLength
 		}
 		if (this.#over()) {
 			if (this.#policy === 'disconnect') return this.#disconnect()
-			while (this.#pending.length && this.#over()) {
-				this.#pendingBytes -= this.#pending.shift()!.bytes.byteLength
+			while (pending.length && this.#over()) {
+				this.#pendingBytes -= pending.shift()!.bytes.byteLength
 				this.#droppedUnsent++
 				this.dropped++
 			}
@@ -173,9 +195,9 @@ export class Subscriber {
 
 	#flush(): void {
 		const stream = this.stream
-		if (stream.closed || this.#pending.length === 0) return
 		const frames = this.#pending
-		this.#pending = []
+		if (stream.closed || !frames?.length) return
+		this.#pending = undefined
 		this.#pendingBytes = 0
 		if (this.#droppedUnsent) {
 			stream.write(encodeSseBytes({ event: HubEvents.dropped, data: { count: this.#droppedUnsent } }))
@@ -187,7 +209,7 @@ export class Subscriber {
 
 	#disconnect(): void {
 		const stream = this.stream
-		this.#pending = []
+		this.#pending = undefined
 		this.#pendingBytes = 0
 		this.#backlog = undefined
 		this.#backlogBytes = 0

@@ -2,9 +2,11 @@ export {
 	ResponseStream,
 	newStreamId,
 	type CloseReason,
+	type CloseListener,
 	type ResponseStreamOptions,
 	type TimeoutSetter
 } from './response-stream'
+export { addCloseListener, notifyClose } from './close-listeners'
 export { pump, type Source, type PumpOptions } from './pump'
 export { streamingHeaders } from './headers'
 export { abortableSleep } from './sleep'

@@ -1,20 +1,8 @@
 import { joinHeartbeat, leaveHeartbeat, type Beating } from './heartbeat'
 import { streamingHeaders } from './headers'
+import { addCloseListener, notifyClose, type CloseListener, type CloseReason } from './close-listeners'
 
-/** Why a stream ended. */
-export type CloseReason =
-	/** the producer finished, or the handler closed it */
-	| 'done'
-	/** the client went away (socket closed, request aborted) */
-	| 'client'
-	/** the producer threw */
-	| 'error'
-	/** the server closed it (drain, limit, admin) */
-	| 'server'
-	/** the client read too slowly (slow-consumer policy) */
-	| 'slow'
-	/** the client read nothing for longer than the stall timeout (a half-open connection) */
-	| 'stalled'
+export type { CloseListener, CloseReason }
 
 /** The part of Bun's Server that a stream uses: turning off the idle timeout for one request. */
 export interface TimeoutSetter {
@@ -81,7 +69,7 @@ export class ResponseStream implements Beating {
 	#unsent = 0
 	#waiters: (() => void)[] | undefined
 	#closeReason: CloseReason | undefined
-	#closeListeners: ((reason: CloseReason) => void)[] | undefined
+	#closeListeners: CloseListener[] | undefined
 	#abort: AbortController | undefined
 	#endPull: (() => void) | undefined
 	#tickEvery = 0
@@ -93,30 +81,30 @@ export class ResponseStream implements Beating {
 	#heartbeatMs: number
 	#heartbeat: string
 	#stallMs: number
-	#request: Request | undefined
+	// The signal, not the request: holding the request would keep its headers and body alive.
+	#signal: AbortSignal | undefined
 
 	constructor(options: ResponseStreamOptions) {
 		const { request, server, heartbeatMs = 15_000, heartbeat = ':\n\n' } = options
 		this.#heartbeatMs = heartbeatMs
 		this.#heartbeat = heartbeat
 		this.#stallMs = options.stallTimeoutMs ?? 2 * heartbeatMs
-		this.#request = request
 		if (request) {
 			// Bun cuts a request that is silent for 10 s; a stream decides its own liveness.
 			if (server) server.timeout(request, 0)
-			if (request.signal.aborted) queueMicrotask(() => this.close('client'))
-			else request.signal.addEventListener('abort', this, { once: true })
+			const signal = request.signal
+			if (signal.aborted) queueMicrotask(() => this.close('client'))
+			else {
+				this.#signal = signal
+				signal.addEventListener('abort', this, { once: true })
+			}
 		}
 		if (heartbeatMs > 0 || this.#stallMs > 0) {
 			this.#tickEvery = heartbeatMs > 0 ? heartbeatMs : this.#stallMs
 			joinHeartbeat(this.#tickEvery, this)
 		}
 
-		const body = new ReadableStream({
-			type: 'direct',
-			pull: (ctrl: DirectController) => this.#start(ctrl),
-			cancel: () => this.close('client')
-		})
+		const body = new ReadableStream(new DirectSource(this))
 		this.response = new Response(body, {
 			status: options.status ?? 200,
 			headers: { 'content-type': options.contentType, ...streamingHeaders, ...options.headers }
@@ -179,17 +167,12 @@ export class ResponseStream implements Beating {
 	}
 
 	/** Runs `listener` once when the stream ends (at once if it already has). Returns a remover. */
-	onClose(listener: (reason: CloseReason) => void): () => void {
+	onClose(listener: CloseListener): () => void {
 		if (this.#closeReason !== undefined) {
-			listener(this.#closeReason)
+			notifyClose([listener], this.#closeReason)
 			return () => {}
 		}
-		const listeners = (this.#closeListeners ??= [])
-		listeners.push(listener)
-		return () => {
-			const i = listeners.indexOf(listener)
-			if (i !== -1) listeners.splice(i, 1)
-		}
+		return addCloseListener((this.#closeListeners ??= []), listener)
 	}
 
 	/** Ends the response (what was written is still sent) and runs the close listeners once. */
@@ -197,7 +180,7 @@ export class ResponseStream implements Beating {
 		if (this.#closeReason !== undefined) return
 		this.#closeReason = reason
 		if (this.#tickEvery) leaveHeartbeat(this.#tickEvery, this)
-		this.#request?.signal.removeEventListener('abort', this)
+		this.#signal?.removeEventListener('abort', this)
 		if (this.#ctrl) {
 			try {
 				this.#ctrl.close()
@@ -209,16 +192,7 @@ export class ResponseStream implements Beating {
 		this.#wakeWaiters()
 		const listeners = this.#closeListeners
 		this.#closeListeners = undefined
-		for (const listener of listeners ?? []) {
-			try {
-				listener(reason)
-			} catch (error) {
-				// A listener's bug must not keep the others from cleaning up.
-				queueMicrotask(() => {
-					throw error
-				})
-			}
-		}
+		notifyClose(listeners, reason)
 	}
 
 	/** @internal heartbeat ticker */
@@ -237,7 +211,8 @@ export class ResponseStream implements Beating {
 			this.write(this.#heartbeat)
 	}
 
-	#start(ctrl: DirectController): Promise<void> | void {
+	/** @internal Bun pulls the body: the socket is ready for writes. */
+	start(ctrl: DirectController): Promise<void> | void {
 		this.#ctrl = ctrl
 		const early = this.#early
 		this.#early = undefined
@@ -292,5 +267,21 @@ export class ResponseStream implements Beating {
 		const waiters = this.#waiters
 		this.#waiters = undefined
 		for (const wake of waiters ?? []) wake()
+	}
+}
+
+/**
+ * The body's underlying source. A class, not an object literal with two
+ * closures: its methods live on the prototype, so an idle stream holds one
+ * small object here.
+ */
+class DirectSource {
+	readonly type = 'direct'
+	constructor(private readonly stream: ResponseStream) {}
+	pull(ctrl: DirectController): Promise<void> | void {
+		return this.stream.start(ctrl)
+	}
+	cancel(): void {
+		this.stream.close('client')
 	}
 }
