@@ -48,8 +48,10 @@ function start(index: number): void {
 			if (!listening.has(index) && text.includes(`:${port}`)) {
 				listening.add(index)
 				if (listening.size === workers && held) {
-					console.log(`${workers} workers of ${name} listening on http://localhost:${port}`)
-					for (const [i, p] of procs.entries()) console.log(`worker ${i}: pid ${p.pid}`)
+					// One write: a reader of stdout sees the URL and every pid together.
+					console.log(
+						[`${workers} workers of ${name} listening on http://localhost:${port}`, ...procs.map((p, i) => `worker ${i}: pid ${p.pid}`)].join('\n')
+					)
 					for (const line of held) process.stdout.write(line)
 					held = undefined
 				}

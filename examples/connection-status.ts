@@ -37,5 +37,8 @@ const app = new Elysia()
 
 stopOnSignals(app)
 const url = `http://${hostname}:${app.server!.port}`
-console.log(`connection status on ${url}/stream/status`)
-console.log(`try: curl -N ${url}/stream/status`)
+// One write: a reader of stdout (the tests) sees every line together.
+console.log([
+	`connection status on ${url}/stream/status`,
+	`try: curl -N ${url}/stream/status`
+].join('\n'))

@@ -35,9 +35,12 @@ const app = new Elysia({ serve: { maxRequestBodySize: maxBytes + 1024 * 1024 } }
 	)
 	.listen(port)
 
-console.log(`Downloads on http://localhost:${app.server!.port}/download/sample.txt (folder ${uploads})`)
-console.log(`  curl -OJ http://localhost:${app.server!.port}/download/sample.txt`)
-console.log(`  curl -X POST -T ./photo.jpg http://localhost:${app.server!.port}/upload/photo.jpg`)
+// One write: a reader of stdout (the tests) sees every line together.
+console.log([
+	`Downloads on http://localhost:${app.server!.port}/download/sample.txt (folder ${uploads})`,
+	`  curl -OJ http://localhost:${app.server!.port}/download/sample.txt`,
+	`  curl -X POST -T ./photo.jpg http://localhost:${app.server!.port}/upload/photo.jpg`
+].join('\n'))
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const)
 	process.on(signal, async () => {

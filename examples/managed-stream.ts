@@ -52,5 +52,8 @@ const app = new Elysia()
 
 stopOnSignals(app)
 const url = `http://${hostname}:${app.server!.port}`
-console.log(`managed stream on ${url}/managed-stream`)
-console.log(`try: curl -N ${url}/managed-stream   (counts: curl ${url}/connections)`)
+// One write: a reader of stdout (the tests) sees every line together.
+console.log([
+	`managed stream on ${url}/managed-stream`,
+	`try: curl -N ${url}/managed-stream   (counts: curl ${url}/connections)`
+].join('\n'))

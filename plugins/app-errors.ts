@@ -11,15 +11,17 @@ export function rememberApp(app: AnyElysia): void {
 }
 
 /** Reports an error raised mid-stream to the app's error hooks; never throws. */
-export function reportStreamError(context: { server?: object | null }, error: unknown): void {
+export function reportStreamError(context: { server?: object | null; request?: Request }, error: unknown): void {
 	const app = context.server ? apps.get(context.server) : undefined
 	if (!app) {
 		console.error('[sluice] error in stream:', error)
 		return
 	}
 	try {
+		// The hooks read `path` like any context; it is only worked out when a stream fails.
+		const path = context.request ? new URL(context.request.url).pathname : undefined
 		const handled = (app as unknown as { handleError(c: unknown, e: unknown): unknown }).handleError(
-			context,
+			{ ...context, path },
 			error
 		)
 		if (handled instanceof Promise) handled.catch(() => {})

@@ -3,7 +3,7 @@ import type { SseOptions } from '../src/sse'
 import { ConnectionRegistry } from '../src/connections'
 import { Hub, subscriptionStream, type HubOptions, type SubscriptionOptions } from '../src/hub'
 import { rememberApp } from './app-errors'
-import { streamContext } from './stream-context'
+import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
 import type { SseResponse } from './sse'
 
 /** Options of the broadcast plugin. */
@@ -31,20 +31,27 @@ export const broadcastPlugin = (
 	options: BroadcastOptions = {},
 	registry: ConnectionRegistry = new ConnectionRegistry()
 ) => {
-	const { sse: sseDefaults = {}, ...hubOptions } = options
-	const hub = new Hub(hubOptions)
-	return new Elysia({ name: 'sluice/broadcast', seed: options })
+	const { hub, subscribe } = broadcastFor(options, registry)
+	const helpers = helpersDerive((context) => ({ subscribe: subscribe(context) }))
+	return hubPlugin(hub, options).onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
+}
+
+/** `broadcast` on the context, and the hub closed when the app stops. */
+export const hubPlugin = (hub: Hub, seed: unknown) =>
+	new Elysia({ name: 'sluice/broadcast', seed })
 		.onStart(rememberApp)
 		.decorate('broadcast', hub)
-		.derive({ as: 'global' }, ({ request, server, route, set, path }) => {
-			// Named fields, not the whole context: see plugins/sse.ts.
-			const context = { request, server, route, set, path }
-			return {
-				subscribe: ((topic, subscription = {}) => {
-					const ctx = streamContext(context, registry, 'sse', [topic])
-					return ctx.admit() ?? subscriptionStream(ctx, hub, topic, { ...sseDefaults, ...subscription }).response
-				}) as SubscribeFunction
-			}
-		})
 		.onStop(() => hub.close())
+
+/** The hub, and what makes a request's subscribe() (used by broadcastPlugin and streaming()). */
+export function broadcastFor(options: BroadcastOptions, registry: ConnectionRegistry) {
+	const { sse: sseDefaults = {}, ...hubOptions } = options
+	const hub = new Hub(hubOptions)
+	const subscribe =
+		(context: HandlerContext): SubscribeFunction =>
+			((topic, subscription = {}) => {
+				const ctx = streamContext(context, registry, 'sse', [topic])
+				return ctx.admit() ?? subscriptionStream(ctx, hub, topic, { ...sseDefaults, ...subscription }).response
+			}) as SubscribeFunction
+	return { hub, subscribe }
 }

@@ -1,8 +1,7 @@
 import { Elysia } from 'elysia'
 import { serveFile, type FileOptions } from '../src/file'
 import { ConnectionRegistry } from '../src/connections'
-import { rememberApp } from './app-errors'
-import { streamContext } from './stream-context'
+import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
 
 /** Options of the file plugin: defaults for every file() call (`root` most of all). */
 export interface FilePluginOptions extends Partial<FileOptions> {}
@@ -22,18 +21,20 @@ export type FileFunction = (name: string, options?: Partial<FileOptions>) => Pro
 export const filePlugin = (
 	defaults: FilePluginOptions = {},
 	registry: ConnectionRegistry = new ConnectionRegistry()
-) =>
-	new Elysia({ name: 'sluice/file', seed: defaults })
-		.onStart(rememberApp)
-		.derive({ as: 'global' }, ({ request, server, route, set, path }) => {
-			// Named fields, not the whole context: Elysia infers what each route parses from
-			// what hooks touch, and a global hook that takes all would parse every body.
-			const context = { request, server, route, set, path }
-			return {
-				file: ((name, options) => {
-					const merged = { ...defaults, ...options }
-					if (!merged.root) throw new TypeError('file(): a root folder is required ({ root })')
-					return serveFile(streamContext(context, registry, 'file'), name, merged as FileOptions)
-				}) as FileFunction
-			}
-		})
+) => {
+	const file = fileFor(defaults, registry)
+	const helpers = helpersDerive((context) => ({ file: file(context) }))
+	return new Elysia({ name: 'sluice/file', seed: defaults })
+		.onStart(helpers.onStart)
+		.derive({ as: 'global' }, helpers.derive)
+}
+
+/** Makes a request's file() (used by filePlugin and streaming()). */
+export const fileFor =
+	(defaults: FilePluginOptions, registry: ConnectionRegistry) =>
+	(context: HandlerContext): FileFunction =>
+	(name, options) => {
+		const merged = { ...defaults, ...options }
+		if (!merged.root) throw new TypeError('file(): a root folder is required ({ root })')
+		return serveFile(streamContext(context, registry, 'file'), name, merged as FileOptions)
+	}

@@ -1,12 +1,13 @@
 import { Elysia } from 'elysia'
 import { ConnectionRegistry, clusterConnectionCounts, shareConnectionCounts } from '../src/connections'
 import { memory, type Transport } from '../src/hub'
-import { ssePlugin, type SsePluginOptions } from './sse'
-import { ndjsonPlugin, type NdjsonPluginOptions } from './ndjson'
-import { filePlugin, type FilePluginOptions } from './file'
+import { sseFor, type SsePluginOptions } from './sse'
+import { ndjsonFor, type NdjsonPluginOptions } from './ndjson'
+import { fileFor, type FilePluginOptions } from './file'
 import { eventsPlugin, type EventsPluginOptions } from './events'
 import { connectionsPlugin, type ConnectionsOptions } from './connections'
-import { broadcastPlugin, type BroadcastOptions } from './broadcast'
+import { broadcastFor, hubPlugin, type BroadcastOptions } from './broadcast'
+import { helpersDerive } from './stream-context'
 
 /** Options of streaming(): the options of each bundled plugin. */
 export interface StreamingOptions {
@@ -38,15 +39,26 @@ export const streaming = (options: StreamingOptions = {}) => {
 	const registry = new ConnectionRegistry(options.connections)
 	// The connection counts travel with the hub's, so a multi-process transport sums them too.
 	const transport = shareConnectionCounts(options.transport ?? memory(), registry)
+	const sse = sseFor(options.sse ?? {}, registry)
+	const ndjson = ndjsonFor(options.ndjson ?? {}, registry)
+	const file = fileFor(options.file ?? {}, registry)
+	const broadcast = broadcastFor({ ...options.broadcast, transport }, registry)
+	// One derive for every helper: each global derive is paid by every request of the app.
+	const helpers = helpersDerive((context) => ({
+		sse: sse(context),
+		ndjson: ndjson.ndjson(context),
+		ndjsonBody: ndjson.ndjsonBody(context),
+		file: file(context),
+		subscribe: broadcast.subscribe(context)
+	}))
 	return new Elysia({ name: 'sluice', seed: options })
 		.use(connectionsPlugin(options.connections, registry))
 		/** Connection counts summed over every process of the transport (this one's alone with memory). */
 		.decorate('clusterConnections', () => clusterConnectionCounts(transport))
-		.use(ssePlugin(options.sse, registry))
-		.use(ndjsonPlugin(options.ndjson, registry))
-		.use(filePlugin(options.file, registry))
-		.use(broadcastPlugin({ ...options.broadcast, transport }, registry))
+		.use(hubPlugin(broadcast.hub, options.broadcast))
 		.use(eventsPlugin(options.events))
+		.onStart(helpers.onStart)
+		.derive({ as: 'global' }, helpers.derive)
 }
 
 export { ssePlugin, type SsePluginOptions, type SseResponse, type SseFunction } from './sse'

@@ -10,8 +10,7 @@ import {
 } from '../src/ndjson'
 import type { Source } from '../src/stream'
 import { ConnectionRegistry } from '../src/connections'
-import { rememberApp } from './app-errors'
-import { streamContext } from './stream-context'
+import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
 
 /** Options of the ndjson plugin: defaults for every ndjson() response and ndjsonBody() read. */
 export interface NdjsonPluginOptions extends NdjsonOptions {
@@ -48,23 +47,24 @@ export const ndjsonPlugin = (
 	defaults: NdjsonPluginOptions = {},
 	registry: ConnectionRegistry = new ConnectionRegistry()
 ) => {
+	const make = ndjsonFor(defaults, registry)
+	const helpers = helpersDerive((context) => ({ ndjson: make.ndjson(context), ndjsonBody: make.ndjsonBody(context) }))
+	return new Elysia({ name: 'sluice/ndjson', seed: defaults })
+		.onStart(helpers.onStart)
+		.derive({ as: 'global' }, helpers.derive)
+}
+
+/** Makes a request's ndjson() and ndjsonBody() (used by ndjsonPlugin and streaming()). */
+export function ndjsonFor(defaults: NdjsonPluginOptions, registry: ConnectionRegistry) {
 	const { maxLineBytes, ...streamDefaults } = defaults
-	return (
-		new Elysia({ name: 'sluice/ndjson', seed: defaults })
-			.onStart(rememberApp)
-			.derive({ as: 'global' }, ({ request, server, route, set, path }) => {
-			// Named fields, not the whole context: Elysia infers what each route parses from
-			// what hooks touch, and a global hook that takes all would parse every body.
-			const context = { request, server, route, set, path }
-			return {
-					ndjson: ((source, options) => {
-						const ctx = streamContext(context, registry, 'ndjson')
-						// A connection limit reached: its 503/429 instead of a stream.
-						return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
-					}) as NdjsonFunction,
-					ndjsonBody: ((schema, options) =>
-						readNdjsonRequest(request, { maxLineBytes, ...options, schema })) as NdjsonBodyFunction
-			}
-			})
-	)
+	return {
+		ndjson: (context: HandlerContext): NdjsonFunction =>
+			((source, options) => {
+				const ctx = streamContext(context, registry, 'ndjson')
+				// A connection limit reached: its 503/429 instead of a stream.
+				return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
+			}) as NdjsonFunction,
+		ndjsonBody: ({ request }: HandlerContext): NdjsonBodyFunction =>
+			((schema, options) => readNdjsonRequest(request, { maxLineBytes, ...options, schema })) as NdjsonBodyFunction
+	}
 }

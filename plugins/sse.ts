@@ -3,8 +3,7 @@ import { sseStream, type SseCallback, type SseItem, type SseOptions } from '../s
 import type { Source } from '../src/stream'
 import type { ControlItem, EventItem, EventMessage, EventRegistry, EventSchemas, EventTypes } from '../src/events'
 import { ConnectionRegistry } from '../src/connections'
-import { rememberApp } from './app-errors'
-import { streamContext } from './stream-context'
+import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
 
 /** Options of the sse plugin: defaults for every sse() response. */
 export interface SsePluginOptions extends SseOptions {}
@@ -50,17 +49,19 @@ export interface SseFunction {
 export const ssePlugin = (
 	defaults: SsePluginOptions = {},
 	registry: ConnectionRegistry = new ConnectionRegistry()
-) =>
-	new Elysia({ name: 'sluice/sse', seed: defaults })
-		.onStart(rememberApp)
-		.derive({ as: 'global' }, ({ request, server, route, set, path }) => {
-			// Named fields, not the whole context: Elysia infers what each route parses from
-			// what hooks touch, and a global hook that takes all would parse every body.
-			const context = { request, server, route, set, path }
-			return {
-				sse: ((source: Source<SseItem> | SseCallback<Record<string, unknown>>, options?: SseOptions) => {
-					const ctx = streamContext(context, registry, 'sse')
-					return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...options }).response
-				}) as SseFunction
-			}
-		})
+) => {
+	const sse = sseFor(defaults, registry)
+	const helpers = helpersDerive((context) => ({ sse: sse(context) }))
+	return new Elysia({ name: 'sluice/sse', seed: defaults })
+		.onStart(helpers.onStart)
+		.derive({ as: 'global' }, helpers.derive)
+}
+
+/** Makes a request's sse() (used by ssePlugin and streaming()). */
+export const sseFor =
+	(defaults: SsePluginOptions, registry: ConnectionRegistry) =>
+	(context: HandlerContext): SseFunction =>
+		((source: Source<SseItem> | SseCallback<Record<string, unknown>>, options?: SseOptions) => {
+			const ctx = streamContext(context, registry, 'sse')
+			return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...options }).response
+		}) as SseFunction

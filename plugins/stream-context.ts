@@ -1,6 +1,7 @@
 import type { Server } from 'bun'
 import { refusalResponse, type ConnectionRegistry, type LiveStream, type StreamKind } from '../src/connections'
-import { reportStreamError } from './app-errors'
+import type { AnyElysia } from 'elysia'
+import { rememberApp, reportStreamError } from './app-errors'
 
 /** The parts of Elysia's handler context a stream needs. */
 export interface HandlerContext {
@@ -9,7 +10,37 @@ export interface HandlerContext {
 	route?: string
 	/** Passed on to the app's error hooks with a mid-stream error. */
 	set?: unknown
-	path?: string
+}
+
+/** The context fields a helper is made from, as the derive receives them. */
+interface DeriveInput {
+	request: Request
+	route: string
+	set: unknown
+}
+
+/**
+ * The global derive of a streaming plugin: `make` builds the request's helpers
+ * (sse, ndjson, ...) from the few context fields they need. The server comes
+ * from the app's start, not from the context: asking Elysia for `server` (or
+ * `path`) costs every request of the app more than the rest of a plain route.
+ * Named fields, not the whole context: Elysia infers what each route parses
+ * from what hooks touch, and a hook that takes it all would parse every body.
+ *
+ * @example
+ * const derive = helpersDerive((context) => ({ sse: sseFor(context) }))
+ * new Elysia().onStart(derive.onStart).derive({ as: 'global' }, derive.derive)
+ */
+export function helpersDerive<T>(make: (context: HandlerContext) => T) {
+	let started: Server<unknown> | null = null
+	return {
+		/** Learns the app (for its error hooks) and its server. */
+		onStart(app: AnyElysia): void {
+			rememberApp(app)
+			started = (app.server as Server<unknown> | null) ?? null
+		},
+		derive: ({ request, route, set }: DeriveInput): T => make({ request, server: started, route, set })
+	}
 }
 
 /**

@@ -96,8 +96,9 @@ describe('sse()', () => {
 		const { url } = start(
 			new Elysia()
 				.use(streaming())
-				.onError(({ error }) => {
-					seen.push((error as Error).message)
+				// The hook gets the context of the failed request, as for any error.
+				.onError(({ error, path, request }) => {
+					seen.push(`${request.method} ${path}: ${(error as Error).message}`)
 				})
 				.get('/e', ({ sse }) =>
 					sse(async function* () {
@@ -114,7 +115,7 @@ describe('sse()', () => {
 			{ id: undefined, event: 'error', data: '{"message":"database went away"}' }
 		])
 		await until(() => seen.length === 1, 1000, 'the error hook')
-		expect(seen).toEqual(['database went away'])
+		expect(seen).toEqual(['GET /e: database went away'])
 		const bad = await readEvents(await fetch(`${url}/bad-name`))
 		expect(bad.map((e) => e.event)).toEqual([undefined, 'error'])
 		expect(bad[1]!.data).toContain('event')

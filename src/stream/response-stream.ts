@@ -81,8 +81,9 @@ export class ResponseStream implements Beating {
 	#heartbeatMs: number
 	#heartbeat: string
 	#stallMs: number
-	// The signal, not the request: holding the request would keep its headers and body alive.
-	#signal: AbortSignal | undefined
+	// Held for its signal, whose abort is how a disconnect is seen. Keeping only the signal
+	// (to let the request go) made some disconnects go unseen (test/events/browser.test.ts).
+	#request: Request | undefined
 
 	constructor(options: ResponseStreamOptions) {
 		const { request, server, heartbeatMs = 15_000, heartbeat = ':\n\n' } = options
@@ -92,12 +93,9 @@ export class ResponseStream implements Beating {
 		if (request) {
 			// Bun cuts a request that is silent for 10 s; a stream decides its own liveness.
 			if (server) server.timeout(request, 0)
-			const signal = request.signal
-			if (signal.aborted) queueMicrotask(() => this.close('client'))
-			else {
-				this.#signal = signal
-				signal.addEventListener('abort', this, { once: true })
-			}
+			this.#request = request
+			if (request.signal.aborted) queueMicrotask(() => this.close('client'))
+			else request.signal.addEventListener('abort', this, { once: true })
 		}
 		if (heartbeatMs > 0 || this.#stallMs > 0) {
 			this.#tickEvery = heartbeatMs > 0 ? heartbeatMs : this.#stallMs
@@ -180,7 +178,7 @@ export class ResponseStream implements Beating {
 		if (this.#closeReason !== undefined) return
 		this.#closeReason = reason
 		if (this.#tickEvery) leaveHeartbeat(this.#tickEvery, this)
-		this.#signal?.removeEventListener('abort', this)
+		this.#request?.signal.removeEventListener('abort', this)
 		if (this.#ctrl) {
 			try {
 				this.#ctrl.close()
