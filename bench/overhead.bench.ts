@@ -1,0 +1,38 @@
+// What streaming() costs the routes that do not stream: a plain JSON route
+// through app.fetch (no network, so the framework's own work is what moves),
+// without the plugin, with each helper plugin alone, and with streaming().
+//   bun run bench overhead          (REQUESTS, ROUNDS to change)
+import { Elysia, type AnyElysia } from 'elysia'
+import { broadcastPlugin, filePlugin, ndjsonPlugin, ssePlugin, streaming } from '../plugins'
+import { printTable, type Row } from './support/table'
+
+const REQUESTS = Number(process.env.REQUESTS ?? 150_000)
+const ROUNDS = Number(process.env.ROUNDS ?? 4)
+
+const apps: [string, () => AnyElysia][] = [
+	['Elysia alone', () => new Elysia()],
+	['Elysia + a one-line derive', () => new Elysia().derive({ as: 'global' }, ({ request }) => ({ req: () => request }))],
+	['+ ssePlugin()', () => new Elysia().use(ssePlugin())],
+	['+ ndjsonPlugin()', () => new Elysia().use(ndjsonPlugin())],
+	['+ filePlugin()', () => new Elysia().use(filePlugin())],
+	['+ broadcastPlugin()', () => new Elysia().use(broadcastPlugin())],
+	['+ streaming()', () => new Elysia().use(streaming())]
+]
+
+const request = new Request('http://localhost/json')
+// Rounds interleave the apps; each app's least disturbed round is kept.
+const best = new Map<string, number>()
+for (let round = 0; round < ROUNDS; round++)
+	for (const [name, make] of apps) {
+		const app = make().get('/json', () => ({ ok: true }))
+		const fetch = app.fetch
+		for (let i = 0; i < 20_000; i++) await fetch(request)
+		const started = performance.now()
+		for (let i = 0; i < REQUESTS; i++) await fetch(request)
+		const ns = ((performance.now() - started) * 1e6) / REQUESTS
+		best.set(name, Math.min(best.get(name) ?? Infinity, ns))
+	}
+
+const base = best.get('Elysia alone')!
+const rows: Row[] = [...best].map(([name, ns]) => ({ name, values: { 'ns/request': ns, 'added ns': ns - base } }))
+printTable(`A plain JSON route through app.fetch, ${REQUESTS.toLocaleString('en-US')} requests, best of ${ROUNDS}`, rows, 'ns/request', ['Elysia alone'])
