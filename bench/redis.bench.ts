@@ -1,5 +1,5 @@
 // Cross-process broadcast through Redis beside the same in one process.
-// 1,000 SSE subscribers over raw sockets, 1,000 events/s for a few seconds,
+// 1,000 SSE subscribers over raw sockets, 1,000 events/s (then 100/s) for a few seconds,
 // latency from publish() on one process to receipt by a subscriber (of
 // another process, when there are two). Needs a Redis at REDIS_URL.
 //   bun run bench redis          (BENCH_SECONDS, BENCH_RATE, BENCH_SUBSCRIBERS to change)
@@ -82,7 +82,13 @@ async function subscribe(node: Node, count: number, sampled: number, latencies: 
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN
 
-async function scenario(name: string, transport: 'memory' | 'redis', processes: number, subscribers: number): Promise<Row> {
+async function scenario(
+	name: string,
+	transport: 'raw' | 'memory' | 'redis',
+	processes: number,
+	subscribers: number,
+	rate: number
+): Promise<Row> {
 	const env = { TRANSPORT: transport, REDIS_URL: redisUrl, PREFIX: `sluice-bench:${process.pid}:${name}` }
 	const nodes = await Promise.all(Array.from({ length: processes }, () => startNode(env)))
 	const latencies: number[] = []
@@ -143,19 +149,30 @@ async function scenario(name: string, transport: 'memory' | 'redis', processes: 
 }
 
 const scenarios = [
+	// What the machine allows: a hand-written fan-out, no framework, no Redis.
+	['raw Bun.serve, 1 process', 'raw', 1],
 	['memory, 1 process', 'memory', 1],
 	['redis, 1 process', 'redis', 1],
 	['redis, 2 processes', 'redis', 2]
 ] as const
-for (const count of [subscribers, 100, fewSubscribers]) {
+// The target load; the same subscribers at a tenth of the rate (a machine that is not
+// saturated); then fewer subscribers, where what remains is the Redis hop.
+const loads = [
+	[subscribers, rate],
+	[subscribers, Math.round(rate / 10)],
+	[100, rate],
+	[fewSubscribers, rate]
+] as const
+for (const [count, rate] of loads) {
 	const rows: Row[] = []
-	for (const [name, transport, processes] of scenarios) rows.push(await scenario(name, transport, processes, count))
+	for (const [name, transport, processes] of scenarios) rows.push(await scenario(name, transport, processes, count, rate))
 	printTable(
 		`Broadcast through Redis: ${count.toLocaleString('en-US')} subscribers, ${rate.toLocaleString('en-US')} events/s for ${seconds} s, ~200-byte frames`,
 		rows,
 		'p50 ms',
-		['memory, 1 process']
+		['raw Bun.serve, 1 process', 'memory, 1 process']
 	)
-	const hop = (rows[2]!.values['p50 ms'] as number) - (rows[0]!.values['p50 ms'] as number)
+	const p50 = (name: string) => rows.find((r) => r.name === name)!.values['p50 ms'] as number
+	const hop = p50('redis, 2 processes') - p50('memory, 1 process')
 	console.log(`\nRedis hop at p50 (redis, 2 processes minus memory, 1 process): ${hop.toFixed(2)} ms`)
 }

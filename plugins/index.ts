@@ -77,6 +77,7 @@ export {
 	abortableSleep,
 	streamingHeaders,
 	type CloseReason,
+	type CloseListener,
 	type ResponseStreamOptions,
 	type Source
 } from '../src/stream'

@@ -5,6 +5,11 @@ import { streaming } from '../../plugins'
 import { memory } from '../../src/hub'
 import { redis } from '../../src/hub/redis'
 
+if (process.env.TRANSPORT === 'raw') {
+	await import('./raw-broadcast-node')
+	await new Promise(() => {}) // serves until killed
+}
+
 const transport =
 	process.env.TRANSPORT === 'redis' ? redis({ url: process.env.REDIS_URL, prefix: process.env.PREFIX }) : memory()
 if ('ready' in transport) await (transport as ReturnType<typeof redis>).ready()

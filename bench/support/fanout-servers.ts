@@ -5,6 +5,7 @@ import { Elysia, sse } from 'elysia'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { streaming } from '../../plugins'
+import { directSubscriber, type Direct } from './direct-subscriber'
 
 const kind = process.argv[2] ?? 'sluice'
 const utf8 = new TextEncoder()
@@ -36,32 +37,6 @@ interface Contender {
 	/** Publishes one event to every subscriber. */
 	publish(data: string): void
 	subscribers(): number
-}
-
-interface Direct {
-	write(chunk: string | Uint8Array): number | Promise<number>
-	flush(): void
-	close(): void
-}
-
-/** The hand-written subscriber: a direct stream that registers its controller and leaves on abort. */
-function directSubscriber(request: Request, clients: Set<Direct>): Response {
-	const body = new ReadableStream({
-		type: 'direct',
-		pull(ctrl: Direct) {
-			ctrl.write(': open\n\n')
-			ctrl.flush()
-			clients.add(ctrl)
-			return new Promise<void>((resolve) =>
-				request.signal.addEventListener('abort', () => {
-					clients.delete(ctrl)
-					resolve()
-				})
-			)
-		},
-		cancel() {}
-	} as never)
-	return new Response(body, { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
 }
 
 function directContender(port: number, clients: Set<Direct>): Contender {
@@ -189,7 +164,7 @@ const control = Bun.serve({
 		}
 		if (url.pathname === '/cpu') {
 			const used = process.cpuUsage()
-			return Response.json({ cpuMs: (used.user + used.system) / 1000 })
+			return Response.json({ cpuMs: (used.user + used.system) / 1000, userMs: used.user / 1000 })
 		}
 		const events = Number(url.searchParams.get('events') ?? 100)
 		const burst = Number(url.searchParams.get('burst') ?? 1)
