@@ -21,7 +21,7 @@ const kinds = [
 	['Hono streamSSE', 'hono']
 ] as const
 // Measured on demand: the hub on plain Bun.serve (no Elysia), KINDS=raw,sluice,bare.
-const only = process.env.KINDS?.split(',') ?? ['raw', 'sluice', 'elysia', 'hono']
+const only = process.env.KINDS?.split(',') ?? ['raw', 'elysia-raw', 'sluice', 'elysia', 'hono']
 const now = () => performance.timeOrigin + performance.now()
 
 interface Client {

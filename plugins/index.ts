@@ -32,6 +32,9 @@ export interface StreamingOptions {
  * `broadcast` / `subscribe()`, the connection manager (`connections`) and the
  * typed events route option, sharing one connection registry and transport.
  *
+ * One instance per app: it learns the app's server (and error hooks) when the
+ * app starts, and holds one connection registry and hub.
+ *
  * @example
  * new Elysia().use(streaming()).get('/events', ({ sse }) => sse([{ data: 'hello' }]))
  */

@@ -91,6 +91,40 @@ describe('sse()', () => {
 		client.destroy()
 	})
 
+	test("the plugin turns off Bun's idle timeout for its streams: a quiet one outlives it", async () => {
+		let late!: () => void
+		const app = new Elysia()
+			.use(streaming())
+			.get('/quiet', ({ sse }) =>
+				sse(
+					async (s) => {
+						await s.send('open', 'yes')
+						await new Promise<void>((resolve) => (late = resolve))
+						await s.send('late', 'still here')
+					},
+					{ heartbeatMs: 0 }
+				)
+			)
+			// Control: a quiet stream that is not ours, on the same server.
+			.get('/plain', () => new Response(new ReadableStream({ start: (c) => c.enqueue(new TextEncoder().encode('open\n')) })))
+			.listen({ port: 0, hostname: '127.0.0.1', idleTimeout: 1 })
+		try {
+			const port = app.server!.port as number
+			const ours = await RawClient.request(port, '/quiet')
+			const theirs = await RawClient.request(port, '/plain')
+			await ours.waitFor((c) => c.body.includes('data: yes'))
+			// Bun checks idle sockets every 4 s, so a 1 s timeout fires between 4 and 5 s.
+			await until(() => theirs.closed, 8000, 'the control stream to be cut')
+			await Bun.sleep(500)
+			late()
+			await ours.waitFor((c) => c.body.includes('still here'))
+			expect(ours.closed).toBe(false)
+			ours.destroy()
+		} finally {
+			await app.stop(true)
+		}
+	})
+
 	test('an error mid-stream: an error frame, the app error hook, the stream closed, the server alive', async () => {
 		const seen: string[] = []
 		const { url } = start(
