@@ -2,7 +2,6 @@ import { Elysia } from 'elysia'
 import type { SseOptions } from '../src/sse'
 import { ConnectionRegistry } from '../src/connections'
 import { Hub, subscriptionStream, type HubOptions, type SubscriptionOptions } from '../src/hub'
-import { rememberApp } from './app-errors'
 import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
 import type { SseResponse } from './sse'
 
@@ -39,7 +38,6 @@ export const broadcastPlugin = (
 /** `broadcast` on the context, and the hub closed when the app stops. */
 export const hubPlugin = (hub: Hub, seed: unknown) =>
 	new Elysia({ name: 'sluice/broadcast', seed })
-		.onStart(rememberApp)
 		.decorate('broadcast', hub)
 		.onStop(() => hub.close())
 

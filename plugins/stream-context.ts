@@ -28,8 +28,9 @@ interface DeriveInput {
  * from what hooks touch, and a hook that takes it all would parse every body.
  *
  * @example
- * const derive = helpersDerive((context) => ({ sse: sseFor(context) }))
- * new Elysia().onStart(derive.onStart).derive({ as: 'global' }, derive.derive)
+ * const sse = sseFor(defaults, registry)
+ * const helpers = helpersDerive((context) => ({ sse: sse(context) }))
+ * new Elysia().onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
  */
 export function helpersDerive<T>(make: (context: HandlerContext) => T) {
 	let started: Server<unknown> | null = null
