@@ -1,7 +1,6 @@
-import { Elysia } from 'elysia'
 import { serveFile, type FileOptions } from '../src/file'
 import { ConnectionRegistry } from '../src/connections'
-import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
+import { helpersPlugin, streamContext, type HandlerContext } from './stream-context'
 
 /** Options of the file plugin: defaults for every file() call (`root` most of all). */
 export interface FilePluginOptions extends Partial<FileOptions> {}
@@ -23,10 +22,7 @@ export const filePlugin = (
 	registry: ConnectionRegistry = new ConnectionRegistry()
 ) => {
 	const file = fileFor(defaults, registry)
-	const helpers = helpersDerive((context) => ({ file: file(context) }))
-	return new Elysia({ name: 'sluice/file', seed: defaults })
-		.onStart(helpers.onStart)
-		.derive({ as: 'global' }, helpers.derive)
+	return helpersPlugin('sluice/file', defaults, (context) => ({ file: file(context) }))
 }
 
 /** Makes a request's file() (used by filePlugin and streaming()). */

@@ -1,4 +1,3 @@
-import { Elysia } from 'elysia'
 import type { TSchema } from '@sinclair/typebox'
 import {
 	ndjsonStream,
@@ -10,7 +9,7 @@ import {
 } from '../src/ndjson'
 import type { Source } from '../src/stream'
 import { ConnectionRegistry } from '../src/connections'
-import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
+import { helpersPlugin, streamContext, type HandlerContext } from './stream-context'
 
 /** Options of the ndjson plugin: defaults for every ndjson() response and ndjsonBody() read. */
 export interface NdjsonPluginOptions extends NdjsonOptions {
@@ -48,10 +47,10 @@ export const ndjsonPlugin = (
 	registry: ConnectionRegistry = new ConnectionRegistry()
 ) => {
 	const make = ndjsonFor(defaults, registry)
-	const helpers = helpersDerive((context) => ({ ndjson: make.ndjson(context), ndjsonBody: make.ndjsonBody(context) }))
-	return new Elysia({ name: 'sluice/ndjson', seed: defaults })
-		.onStart(helpers.onStart)
-		.derive({ as: 'global' }, helpers.derive)
+	return helpersPlugin('sluice/ndjson', defaults, (context) => ({
+		ndjson: make.ndjson(context),
+		ndjsonBody: make.ndjsonBody(context)
+	}))
 }
 
 /** Makes a request's ndjson() and ndjsonBody() (used by ndjsonPlugin and streaming()). */

@@ -1,9 +1,8 @@
-import { Elysia } from 'elysia'
 import { sseStream, type SseCallback, type SseItem, type SseOptions } from '../src/sse'
 import type { Source } from '../src/stream'
 import type { ControlItem, EventItem, EventMessage, EventRegistry, EventSchemas, EventTypes } from '../src/events'
 import { ConnectionRegistry } from '../src/connections'
-import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
+import { helpersPlugin, streamContext, type HandlerContext } from './stream-context'
 
 /** Options of the sse plugin: defaults for every sse() response. */
 export interface SsePluginOptions extends SseOptions {}
@@ -51,10 +50,7 @@ export const ssePlugin = (
 	registry: ConnectionRegistry = new ConnectionRegistry()
 ) => {
 	const sse = sseFor(defaults, registry)
-	const helpers = helpersDerive((context) => ({ sse: sse(context) }))
-	return new Elysia({ name: 'sluice/sse', seed: defaults })
-		.onStart(helpers.onStart)
-		.derive({ as: 'global' }, helpers.derive)
+	return helpersPlugin('sluice/sse', defaults, (context) => ({ sse: sse(context) }))
 }
 
 /** Makes a request's sse() (used by ssePlugin and streaming()). */

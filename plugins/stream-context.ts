@@ -1,6 +1,6 @@
 import type { Server } from 'bun'
 import { refusalResponse, type ConnectionRegistry, type LiveStream, type StreamKind } from '../src/connections'
-import type { AnyElysia } from 'elysia'
+import { Elysia, type AnyElysia } from 'elysia'
 import { rememberApp, reportStreamError } from './app-errors'
 
 /** The parts of Elysia's handler context a stream needs. */
@@ -42,6 +42,12 @@ export function helpersDerive<T>(make: (context: HandlerContext) => T) {
 		},
 		derive: ({ request, route, set }: DeriveInput): T => make({ request, server: started, route, set })
 	}
+}
+
+/** A plugin named `name` that adds the helpers `make` builds for each request (see helpersDerive). */
+export function helpersPlugin<T extends Record<string, unknown>>(name: string, seed: unknown, make: (context: HandlerContext) => T) {
+	const helpers = helpersDerive(make)
+	return new Elysia({ name, seed }).onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
 }
 
 /**
