@@ -1,3 +1,4 @@
+import { OptionError } from '../src/errors'
 import { serveFile, type FileOptions } from '../src/file'
 import { ConnectionRegistry } from '../src/connections'
 import { helpersPlugin, streamContext, type HandlerContext } from './stream-context'
@@ -31,6 +32,6 @@ export const fileFor =
 	(context: HandlerContext): FileFunction =>
 	(name, options) => {
 		const merged = { ...defaults, ...options }
-		if (!merged.root) throw new TypeError('file(): a root folder is required ({ root })')
+		if (!merged.root) throw new OptionError('file(): a root folder is required ({ root })')
 		return serveFile(streamContext(context, registry, 'file'), name, merged as FileOptions)
 	}

@@ -64,6 +64,7 @@ export const streaming = (options: StreamingOptions = {}) => {
 		.derive({ as: 'global' }, helpers.derive)
 }
 
+export { SluiceError, OptionError } from '../src/errors'
 export { ssePlugin, type SsePluginOptions, type SseResponse, type SseFunction } from './sse'
 export * from '../src/sse'
 export {

@@ -1,6 +1,7 @@
 import type { EventMessage, EventRegistry, EventSchemas, EventTypes } from '../events'
 import { abortableSleep } from '../stream/sleep'
 import { decoderFor, SKIP, type Decoder } from './decode'
+import { SluiceError } from '../errors'
 import { SseClientError } from './errors'
 import { readFrames, type StreamState } from './frames'
 
@@ -82,7 +83,7 @@ export class SseClient<Events = Record<string, string>> implements AsyncIterable
 	}
 
 	[Symbol.asyncIterator](): AsyncGenerator<EventMessage<Events>, void, undefined> {
-		if (this.#started) throw new TypeError('an SseClient can be iterated once; connect() again for another reader')
+		if (this.#started) throw new SluiceError('SSE_CLIENT_REUSED', 'an SseClient can be iterated once; connect() again for another reader')
 		this.#started = true
 		return this.#run()
 	}
@@ -148,7 +149,7 @@ export class SseClient<Events = Record<string, string>> implements AsyncIterable
 				response.status
 			)
 		}
-		if (!response.body) throw new TypeError('sse: response has no body')
+		if (!response.body) throw new SluiceError('SSE_CLIENT_NO_BODY', 'sse: response has no body')
 		this.options.onOpen?.(response)
 		return response.body
 	}

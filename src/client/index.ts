@@ -1,3 +1,4 @@
+export { SluiceError, OptionError } from '../errors'
 export { connect, SseClient, type ConnectOptions } from './connect'
 export { edenSse, readEvents, type EdenSseOptions } from './eden'
 export { SseClientError, type SseClientErrorKind } from './errors'

@@ -1,4 +1,5 @@
 // The NDJSON reader of sluice/client: for browsers and Bun (web APIs only).
+import { SluiceError } from '../errors'
 import { chunksOf, isBlank, LineTooLongError, splitLines } from '../ndjson/lines'
 import { isErrorLine } from '../ndjson/error-line'
 
@@ -7,17 +8,19 @@ import { isErrorLine } from '../ndjson/error-line'
  * says how many records came before it), an HTTP error status, a line that is
  * not JSON, or a line over the limit.
  */
-export class NdjsonStreamError extends Error {
+export class NdjsonStreamError extends SluiceError {
 	constructor(
 		message: string,
 		/** Records read before the failure. */
 		readonly records: number,
 		/** The HTTP status: the response's, or the one the server's error line gives. */
-		readonly status?: number,
+		override readonly status?: number,
 		/** The line at fault (of the response, or of the request body for a server's 400/413). */
-		readonly line?: number
+		readonly line?: number,
+		/** What went wrong: NDJSON_STREAM_STATUS, _REMOTE, _LINE_INVALID or _LINE_TOO_LONG. */
+		code = 'NDJSON_STREAM_FAILED'
 	) {
-		super(message)
+		super(code, message)
 		this.name = 'NdjsonStreamError'
 	}
 }
@@ -40,7 +43,7 @@ async function httpError(response: Response): Promise<NdjsonStreamError> {
 		if (typeof body?.error === 'string') message = body.error
 		if (typeof body?.line === 'number') line = body.line
 	} catch {}
-	return new NdjsonStreamError(message, 0, response.status, line)
+	return new NdjsonStreamError(message, 0, response.status, line, 'NDJSON_STREAM_STATUS')
 }
 
 /**
@@ -71,15 +74,15 @@ export async function* readNdjsonRecords<T = unknown>(
 			try {
 				value = JSON.parse(decoder.decode(bytes))
 			} catch {
-				throw new NdjsonStreamError(`line ${line} of the response is not JSON`, records, undefined, line)
+				throw new NdjsonStreamError(`line ${line} of the response is not JSON`, records, undefined, line, 'NDJSON_STREAM_LINE_INVALID')
 			}
-			if (isErrorLine(value, records)) throw new NdjsonStreamError(value.error, records, value.status, value.line)
+			if (isErrorLine(value, records)) throw new NdjsonStreamError(value.error, records, value.status, value.line, 'NDJSON_STREAM_REMOTE')
 			records++
 			yield value as T
 		}
 	} catch (error) {
 		if (error instanceof LineTooLongError)
-			throw new NdjsonStreamError(`line ${error.line} of the response is longer than ${maxLineBytes} bytes`, records, undefined, error.line)
+			throw new NdjsonStreamError(`line ${error.line} of the response is longer than ${maxLineBytes} bytes`, records, undefined, error.line, 'NDJSON_STREAM_LINE_TOO_LONG')
 		throw error
 	}
 }

@@ -2,6 +2,7 @@ import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
 import type { TSchema } from '@sinclair/typebox'
 import { encodeSse } from '../sse/encode'
 import type { SseEvent } from '../sse/event'
+import { OptionError, SluiceError } from '../errors'
 import { EventDataError } from './error'
 import type { EventSchemas, EventTypes } from './types'
 import { isTextSchema, nonJsonPart } from './wire'
@@ -27,10 +28,10 @@ export class EventRegistry<S extends EventSchemas = EventSchemas> {
 		this.names = Object.keys(schemas)
 		for (const name of this.names) {
 			if (/[\r\n\0]/.test(name) || name === '')
-				throw new TypeError(`sse event name ${JSON.stringify(name)}: must be non-empty, without CR, LF or NUL`)
+				throw new OptionError(`sse event name ${JSON.stringify(name)}: must be non-empty, without CR, LF or NUL`)
 			const bad = nonJsonPart(schemas[name]!)
 			if (bad)
-				throw new TypeError(
+				throw new OptionError(
 					`sse event "${name}": the schema at ${bad} cannot travel as JSON; use a JSON type (e.g. t.String({ format: 'date-time' }) for a date)`
 				)
 			this.#text.set(name, isTextSchema(schemas[name]!))
@@ -95,7 +96,7 @@ export class EventRegistry<S extends EventSchemas = EventSchemas> {
 	pick<K extends keyof S & string>(...names: K[]): EventRegistry<Pick<S, K>> {
 		const picked = {} as Pick<S, K>
 		for (const name of names) {
-			if (!this.has(name)) throw new TypeError(`sse event "${name}" is not registered`)
+			if (!this.has(name)) throw new SluiceError('EVENT_UNKNOWN', `sse event "${name}" is not registered`)
 			picked[name] = this.schemas[name]
 		}
 		return new EventRegistry(picked)

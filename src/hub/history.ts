@@ -1,3 +1,4 @@
+import { OptionError } from '../errors'
 import type { Frame, Replay } from './transport'
 
 /** Options of a topic's history ring. */
@@ -28,8 +29,8 @@ export class HistoryRing {
 	#bytes = 0
 
 	constructor({ maxFrames = 1000, maxBytes = 1024 * 1024 }: HistoryOptions = {}) {
-		if (!Number.isInteger(maxFrames) || maxFrames < 0) throw new RangeError('history maxFrames must be a non-negative integer')
-		if (!(maxBytes >= 0)) throw new RangeError('history maxBytes must be non-negative')
+		if (!Number.isInteger(maxFrames) || maxFrames < 0) throw new OptionError('history maxFrames must be a non-negative integer')
+		if (!(maxBytes >= 0)) throw new OptionError('history maxBytes must be non-negative')
 		this.maxFrames = maxFrames
 		this.maxBytes = maxBytes
 		this.#frames = new Array(maxFrames)

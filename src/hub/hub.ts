@@ -1,3 +1,4 @@
+import { SluiceError } from '../errors'
 import { encodeSseBytes, lastEventIdOf } from '../sse'
 import type { ResponseStream } from '../stream'
 import { memory } from './memory'
@@ -18,13 +19,13 @@ export interface EventChecker {
 }
 
 /** Thrown by publish when the registry refuses the data; nothing is sent. */
-export class BroadcastDataError extends TypeError {
+export class BroadcastDataError extends SluiceError {
 	constructor(
 		readonly event: string,
 		override readonly cause: unknown
 	) {
 		const why = cause instanceof Error ? `: ${cause.message}` : ''
-		super(`broadcast: data of event "${event}" does not match its schema${why}`)
+		super('BROADCAST_DATA_INVALID', `broadcast: data of event "${event}" does not match its schema${why}`)
 		this.name = 'BroadcastDataError'
 	}
 }
@@ -150,7 +151,7 @@ export class Hub {
 		options: SubscribeOptions = {},
 		request?: Request
 	): Subscriber {
-		if (this.#closed) throw new Error('broadcast: the hub is closed')
+		if (this.#closed) throw new SluiceError('HUB_CLOSED', 'broadcast: the hub is closed')
 		const sub = new Subscriber(stream, topic, {
 			...options,
 			limitBytes: options.limitBytes ?? this.#limit,

@@ -1,3 +1,4 @@
+import { OptionError } from '../errors'
 import { encodeSseBytes } from '../sse'
 import type { ResponseStream } from '../stream'
 import { viewOf, type FrameView } from './frame-view'
@@ -78,7 +79,7 @@ export class Subscriber {
 		this.#limit = options.limitBytes ?? 1024 * 1024
 		this.#policy = options.policy ?? 'disconnect'
 		this.#retryMs = options.retryMs ?? 1000
-		if (!(this.#limit > 0)) throw new RangeError('limitBytes must be positive')
+		if (!(this.#limit > 0)) throw new OptionError('limitBytes must be positive')
 	}
 
 	/**

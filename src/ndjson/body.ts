@@ -1,5 +1,6 @@
 import type { Static, TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck, type ValueError } from '@sinclair/typebox/compiler'
+import { SluiceError } from '../errors'
 import { chunksOf, isBlank, LineTooLongError, splitLines } from './lines'
 
 /** Options of readNdjson(). */
@@ -10,20 +11,26 @@ export interface NdjsonBodyOptions<S extends TSchema | undefined = undefined> {
 	maxLineBytes?: number
 }
 
+const bodyCodes: Record<number, string> = {
+	400: 'NDJSON_BODY_INVALID',
+	413: 'NDJSON_LINE_TOO_LONG',
+	415: 'NDJSON_BODY_UNAVAILABLE'
+}
+
 /**
  * A request body that is not valid NDJSON. `status` is 400 (not JSON, not
  * UTF-8, or not valid against the schema), 413 (a line over the limit) or 415
  * (the body was already read, or is not there to read). Thrown from a handler,
  * it becomes that response: `{"error":"line 3: ...","line":3}`.
  */
-export class NdjsonBodyError extends Error {
+export class NdjsonBodyError extends SluiceError {
 	constructor(
-		readonly status: 400 | 413 | 415,
+		override readonly status: 400 | 413 | 415,
 		message: string,
 		/** The 1-based line number, when one line is at fault. */
 		readonly line?: number
 	) {
-		super(message)
+		super(bodyCodes[status] ?? 'NDJSON_BODY_INVALID', message)
 		this.name = 'NdjsonBodyError'
 	}
 

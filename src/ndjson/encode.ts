@@ -1,7 +1,9 @@
+import { SluiceError } from '../errors'
+
 /** A value JSON cannot represent (undefined, a function, a symbol) was given as a record. */
-export class NdjsonEncodeError extends TypeError {
+export class NdjsonEncodeError extends SluiceError {
 	constructor(value: unknown) {
-		super(`an NDJSON record must be a JSON value; got ${typeof value}`)
+		super('NDJSON_RECORD_INVALID', `an NDJSON record must be a JSON value; got ${typeof value}`)
 		this.name = 'NdjsonEncodeError'
 	}
 }

@@ -1,10 +1,12 @@
+import { SluiceError } from '../errors'
+
 /** A line longer than the limit: the caller answers 413 (server) or fails the read (client). */
-export class LineTooLongError extends Error {
+export class LineTooLongError extends SluiceError {
 	constructor(
 		readonly line: number,
 		readonly limit: number
 	) {
-		super(`line ${line} is longer than ${limit} bytes`)
+		super('LINE_TOO_LONG', `line ${line} is longer than ${limit} bytes`)
 		this.name = 'LineTooLongError'
 	}
 }

@@ -1,3 +1,5 @@
+import { SluiceError } from '../errors'
+
 /** One Server-Sent Events frame, before encoding. */
 export interface SseEvent {
 	/** Event name (`event:` field). Must not contain CR, LF or NUL. Omitted or empty means `message`. */
@@ -16,12 +18,12 @@ export interface SseEvent {
 }
 
 /** Thrown when an event cannot be encoded safely; `field` names the offending field. */
-export class SseFieldError extends TypeError {
+export class SseFieldError extends SluiceError {
 	constructor(
 		readonly field: 'event' | 'id' | 'retry' | 'data',
 		message: string
 	) {
-		super(`sse ${field}: ${message}`)
+		super('SSE_FIELD_INVALID', `sse ${field}: ${message}`)
 		this.name = 'SseFieldError'
 	}
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { HistoryRing, MemoryTransport } from '../../src/hub'
+import { OptionError } from '../../src/errors'
 
 const utf8 = new TextEncoder()
 const frame = (id: number, size = 10) => ({ topic: 't', id: String(id), bytes: new Uint8Array(size) })
@@ -50,8 +51,8 @@ describe('HistoryRing', () => {
 	})
 
 	test('refuses bad bounds', () => {
-		expect(() => new HistoryRing({ maxFrames: -1 })).toThrow(RangeError)
-		expect(() => new HistoryRing({ maxBytes: Number.NaN })).toThrow(RangeError)
+		expect(() => new HistoryRing({ maxFrames: -1 })).toThrow(OptionError)
+		expect(() => new HistoryRing({ maxBytes: Number.NaN })).toThrow(OptionError)
 	})
 })
 

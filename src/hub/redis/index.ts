@@ -1,6 +1,7 @@
 import type { RedisClient } from 'bun'
 import { isUtf8 } from 'node:buffer'
 import { hostname } from 'node:os'
+import { OptionError, SluiceError } from '../../errors'
 import type { Frame, Replay, Transport } from '../transport'
 import { LiveConnection, withTimeout } from './connection'
 import { TopicFeed } from './feed'
@@ -58,8 +59,11 @@ export interface RedisTransportOptions {
 }
 
 /** A publish refused because Redis cannot be reached; nothing was sent. */
-export class RedisUnavailableError extends Error {
-	override name = 'RedisUnavailableError'
+export class RedisUnavailableError extends SluiceError {
+	constructor(message: string, options?: { cause?: unknown }) {
+		super('REDIS_UNAVAILABLE', message, { ...options, status: 503 })
+		this.name = 'RedisUnavailableError'
+	}
 }
 
 const encoder = new TextEncoder()
@@ -131,7 +135,7 @@ export class RedisTransport implements Transport {
 		onStatus
 	}: RedisTransportOptions = {}) {
 		for (const [name, value] of Object.entries({ history, presenceTtlMs, waitMs, maxBackoffMs, commandTimeoutMs }))
-			if (!Number.isInteger(value) || value <= 0) throw new RangeError(`redis transport: ${name} must be a positive integer (got ${value})`)
+			if (!Number.isInteger(value) || value <= 0) throw new OptionError(`redis transport: ${name} must be a positive integer (got ${value})`)
 		this.url = redactPassword(url)
 		this.prefix = prefix
 		this.history = history
@@ -190,7 +194,7 @@ export class RedisTransport implements Transport {
 		const client = this.commands.client
 		if (!client)
 			throw new RedisUnavailableError(`redis transport: Redis at ${this.url} is unreachable; publish refused, nothing was sent`)
-		if (!isUtf8(body)) throw new TypeError('redis transport: a frame must be UTF-8 text; publish refused')
+		if (!isUtf8(body)) throw new SluiceError('REDIS_FRAME_INVALID', 'redis transport: a frame must be UTF-8 text; publish refused')
 		let id: string
 		try {
 			id = await this.command(
@@ -205,7 +209,7 @@ export class RedisTransport implements Transport {
 			)
 		} catch (error) {
 			if ((error as { code?: string })?.code === 'ERR_REDIS_SERVER_ERROR')
-				throw new Error(`redis transport: Redis refused the publish to "${topic}": ${(error as Error).message}`, { cause: error })
+				throw new SluiceError('REDIS_PUBLISH_REFUSED', `redis transport: Redis refused the publish to "${topic}": ${(error as Error).message}`, { cause: error })
 			throw new RedisUnavailableError(`redis transport: publish to "${topic}" failed; it may not have been sent`, {
 				cause: error
 			})
