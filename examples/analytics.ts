@@ -39,7 +39,7 @@ app
 	.get('/', () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8' } }))
 	.get('/sluice-client.js', client)
 	// last: 1 is the current state (the latest full snapshot), then live updates.
-	.get('/analytics-stream', ({ subscribe }) => subscribe(TOPIC, { last: 1, heartbeatMs, retry: 2000 }))
+	.get('/analytics-stream', ({ subscribe }) => subscribe(TOPIC, { last: 1, heartbeatMs, retryMs: 2000 }))
 	.post(
 		'/track/:kind',
 		({ params, body }) => {

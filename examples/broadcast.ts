@@ -12,7 +12,7 @@ const heartbeatMs = Number(process.env.HEARTBEAT_MS ?? 15_000)
 const app = new Elysia()
 	.use(streaming({ transport: transportFromEnv() }))
 	// A reconnecting client (Last-Event-ID) gets what it missed from the topic's history.
-	.get('/broadcast-stream', ({ subscribe }) => subscribe(TOPIC, { heartbeatMs, retry: 2000 }))
+	.get('/broadcast-stream', ({ subscribe }) => subscribe(TOPIC, { heartbeatMs, retryMs: 2000 }))
 	.post(
 		'/broadcast',
 		async ({ broadcast, body }) => {

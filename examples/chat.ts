@@ -25,7 +25,7 @@ const app = new Elysia()
 			subscribe(ROOM, {
 				last: 10,
 				heartbeatMs,
-				retry: 2000,
+				retryMs: 2000,
 				presence: {
 					join: (clients_count) => ({ type: 'user_joined', user: username, clients_count, timestamp: now() }),
 					leave: (clients_count) => ({ type: 'user_left', user: username, clients_count, timestamp: now() })

@@ -76,7 +76,7 @@ describe('sse()', () => {
 	})
 
 	test('opens with the retry hint when one is given', async () => {
-		const { url } = start(new Elysia().use(streaming()).get('/e', ({ sse }) => sse([], { retry: 2500 })))
+		const { url } = start(new Elysia().use(streaming()).get('/e', ({ sse }) => sse([], { retryMs: 2500 })))
 		expect(await (await fetch(`${url}/e`)).text()).toBe('retry: 2500\n\n')
 	})
 
@@ -198,7 +198,7 @@ describe('sse()', () => {
 				seenIds.push(request.headers.get('last-event-id'))
 				const from = Number(request.headers.get('last-event-id') ?? 0)
 				// Two events per connection, then the server ends the stream: the client reconnects.
-				return sse([{ id: from + 1, data: `n${from + 1}` }, { id: from + 2, data: `n${from + 2}` }], { retry: 10 })
+				return sse([{ id: from + 1, data: `n${from + 1}` }, { id: from + 2, data: `n${from + 2}` }], { retryMs: 10 })
 			})
 		)
 		const es = new EventSource(`${url}/e`)

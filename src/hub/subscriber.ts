@@ -26,7 +26,10 @@ export interface SubscriberOptions {
 	limitBytes?: number
 	/** @default 'disconnect' */
 	policy?: SlowConsumerPolicy
-	/** Reconnection delay hint (ms) sent with the slow-consumer frame, so the client resumes from history. @default 1000 */
+	/**
+	 * Reconnection delay hint (ms) sent with the slow-consumer frame, so the client resumes from history
+	 * (subscribe() also opens the stream with it). @default 1000
+	 */
 	retryMs?: number
 }
 

@@ -25,7 +25,7 @@ export function subscriptionStream(
 		status: options.status
 	})
 	ctx.onOpen?.(stream)
-	stream.write(options.retry === undefined ? encodeComment() : encodeSse({ retry: options.retry }))
+	stream.write(options.retryMs === undefined ? encodeComment() : encodeSse({ retry: options.retryMs }))
 	try {
 		hub.subscribe(stream, topic, options, ctx.request)
 	} catch (error) {

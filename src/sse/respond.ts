@@ -10,8 +10,8 @@ export type SseItem = SseEvent | string | number | boolean | null | readonly unk
 export interface SendOptions {
 	/** Event id; the client sends it back as Last-Event-ID when it reconnects. */
 	id?: string | number
-	/** Reconnection delay hint, in milliseconds. */
-	retry?: number
+	/** Reconnection delay hint, in milliseconds (sent as the frame's `retry:` field). */
+	retryMs?: number
 }
 
 /** The handle a callback-style sse() producer gets. */
@@ -42,8 +42,8 @@ export type SseCallback<Events extends Record<string, unknown>, Item = SseItem> 
 
 /** Options of sse(). */
 export interface SseOptions {
-	/** Reconnection delay hint sent first, in milliseconds. */
-	retry?: number
+	/** Reconnection delay hint sent first (a `retry:` frame), in milliseconds. */
+	retryMs?: number
 	/** Milliseconds of silence before a heartbeat comment. 0 turns them off. @default 15000 */
 	heartbeatMs?: number
 	/** Extra response headers. */
@@ -101,7 +101,7 @@ export function sseStream<Events extends Record<string, unknown>>(
 	source: Source<SseItem> | SseCallback<Events>,
 	options: SseOptions = {}
 ): ResponseStream {
-	const { retry, heartbeatMs, headers, status } = options
+	const { retryMs, heartbeatMs, headers, status } = options
 	const expose = options.exposeErrors ?? process.env.NODE_ENV !== 'production'
 	const stream = new ResponseStream({
 		request: ctx.request,
@@ -113,7 +113,7 @@ export function sseStream<Events extends Record<string, unknown>>(
 	})
 	ctx.onOpen?.(stream)
 	// Open with a frame at once, so the client sees the 200 before the first event.
-	stream.write(retry === undefined ? encodeComment() : encodeSse({ retry }))
+	stream.write(retryMs === undefined ? encodeComment() : encodeSse({ retry: retryMs }))
 	const encode = encoderFor(stream, options.events)
 
 	const fail = (error: unknown) => {
@@ -146,7 +146,7 @@ function makeHandle<Events extends Record<string, unknown>>(
 		send: (event, data, options) =>
 			stream.closed
 				? Promise.resolve(false)
-				: after(stream.write(encode({ event, data, id: options?.id, retry: options?.retry }), 1)),
+				: after(stream.write(encode({ event, data, id: options?.id, retry: options?.retryMs }), 1)),
 		comment: (text) => (stream.closed ? Promise.resolve(false) : after(stream.write(encodeComment(text)))),
 		signal: stream.signal,
 		lastEventId: lastEventIdOf(request),

@@ -50,7 +50,7 @@ export function startFixture() {
 					const from = Number(s.lastEventId ?? 0)
 					for (let n = from + 1; n <= from + 3; n++) await s.send('count', { n }, { id: n })
 				},
-				{ events: feed, retry: 30 }
+				{ events: feed, retryMs: 30 }
 			)
 		)
 		.get('/shapes', ({ sse }) => sse(shapes, { events: feed }))

@@ -15,7 +15,7 @@ const registry = {
 const app = new Elysia()
 	.use(streaming({ broadcast: { registry } }))
 	.get('/room', ({ subscribe, query }) =>
-		subscribe('room', { last: Number(query.last ?? 0), retry: 500 })
+		subscribe('room', { last: Number(query.last ?? 0), retryMs: 500 })
 	)
 	.post('/room/:n', async ({ broadcast, params, status }) => {
 		try {
