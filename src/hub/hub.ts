@@ -37,7 +37,7 @@ export interface HubOptions {
 	/** The typed event registry (`events({...})`) publish checks data against and encodes it by. */
 	registry?: EventChecker
 	/** Unsent bytes allowed per subscriber. @default 1048576 (1 MiB) */
-	limitBytes?: number
+	maxUnsentBytes?: number
 	/** What happens to a subscriber past its limit. @default 'disconnect' */
 	slowConsumer?: SlowConsumerPolicy
 }
@@ -96,7 +96,7 @@ export class Hub {
 	constructor(options: HubOptions = {}) {
 		this.transport = options.transport ?? memory()
 		this.#registry = options.registry
-		this.#limit = options.limitBytes ?? 1024 * 1024
+		this.#limit = options.maxUnsentBytes ?? 1024 * 1024
 		this.#policy = options.slowConsumer ?? 'disconnect'
 	}
 
@@ -154,7 +154,7 @@ export class Hub {
 		if (this.#closed) throw new SluiceError('HUB_CLOSED', 'broadcast: the hub is closed')
 		const sub = new Subscriber(stream, topic, {
 			...options,
-			limitBytes: options.limitBytes ?? this.#limit,
+			maxUnsentBytes: options.maxUnsentBytes ?? this.#limit,
 			policy: options.slowConsumer ?? this.#policy
 		})
 		if (stream.closed) return sub

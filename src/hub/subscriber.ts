@@ -23,7 +23,7 @@ export interface SubscriberOptions {
 	/** Frames this subscriber should skip (e.g. its own messages). Others still share the encoded bytes. */
 	filter?: (frame: FrameView) => boolean
 	/** Unsent bytes allowed before the slow-consumer policy applies. @default 1048576 (1 MiB) */
-	limitBytes?: number
+	maxUnsentBytes?: number
 	/** @default 'disconnect' */
 	policy?: SlowConsumerPolicy
 	/**
@@ -79,10 +79,10 @@ export class Subscriber {
 		this.stream = stream
 		this.topic = topic
 		this.#filter = options.filter
-		this.#limit = options.limitBytes ?? 1024 * 1024
+		this.#limit = options.maxUnsentBytes ?? 1024 * 1024
 		this.#policy = options.policy ?? 'disconnect'
 		this.#retryMs = options.retryMs ?? 1000
-		if (!(this.#limit > 0)) throw new OptionError('limitBytes must be positive')
+		if (!(this.#limit > 0)) throw new OptionError('maxUnsentBytes must be positive')
 	}
 
 	/**
@@ -221,7 +221,7 @@ export class Subscriber {
 			encodeSseBytes({
 				event: HubEvents.slowConsumer,
 				retry: this.#retryMs,
-				data: { reason: 'slow consumer', limitBytes: this.#limit }
+				data: { reason: 'slow consumer', limitBytes: this.#limit } // wire data: its name stays
 			})
 		)
 		stream.close('slow')

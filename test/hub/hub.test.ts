@@ -177,7 +177,7 @@ describe('Hub', () => {
 
 	test('a subscriber that passes its limit while its history is read is closed as slow, and counted so', async () => {
 		const registry = new ConnectionRegistry()
-		const hub = new Hub({ transport: lateHistory(50), limitBytes: 1000 })
+		const hub = new Hub({ transport: lateHistory(50), maxUnsentBytes: 1000 })
 		const r = reader()
 		registry.add(r.stream, { kind: 'sse', route: '/room', topics: ['room'] })
 		hub.subscribe(r.stream, 'room', { lastEventId: '0' })
