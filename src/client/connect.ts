@@ -16,9 +16,9 @@ export interface ConnectOptions {
 	/** Reconnect when the stream ends or the network fails. @default true */
 	reconnect?: boolean
 	/** Reconnection delay in ms until the server sends `retry:`. @default 1000 */
-	retry?: number
-	/** Upper bound of the delay while failures repeat (it doubles each time). @default 30000 */
-	maxRetry?: number
+	retryMs?: number
+	/** Upper bound of the delay (ms) while failures repeat (it doubles each time). @default 30000 */
+	maxRetryMs?: number
 	/** Extra random delay, as a fraction of the delay, so clients don't all come back at once. @default 0.2 */
 	jitter?: number
 	/** The Last-Event-ID to start from. */
@@ -38,7 +38,7 @@ export interface ConnectOptions {
 	/** Called with each successful response (status 2xx, text/event-stream). */
 	onOpen?: (response: Response) => void
 	/** Called before each reconnect, with the delay and what ended the previous attempt. */
-	onReconnect?: (info: { attempt: number; delay: number; error?: unknown }) => void
+	onReconnect?: (info: { attempt: number; delayMs: number; error?: unknown }) => void
 }
 
 /**
@@ -156,10 +156,10 @@ export class SseClient<Events = Record<string, string>> implements AsyncIterable
 
 	/** Waits before a reconnect: the server's retry (or ours), doubled per repeated failure, capped, plus jitter. */
 	async #wait(failures: number, error: unknown): Promise<void> {
-		const { retry = 1000, maxRetry = 30_000, jitter = 0.2 } = this.options
-		const base = this.#state.retry ?? retry
-		const delay = Math.round(Math.min(Math.max(maxRetry, base), base * 2 ** Math.max(0, failures - 1)) * (1 + Math.random() * jitter))
-		this.options.onReconnect?.({ attempt: failures, delay, error })
+		const { retryMs = 1000, maxRetryMs = 30_000, jitter = 0.2 } = this.options
+		const base = this.#state.retry ?? retryMs
+		const delay = Math.round(Math.min(Math.max(maxRetryMs, base), base * 2 ** Math.max(0, failures - 1)) * (1 + Math.random() * jitter))
+		this.options.onReconnect?.({ attempt: failures, delayMs: delay, error })
 		await abortableSleep(delay, this.#stop.signal).catch(() => {})
 	}
 }

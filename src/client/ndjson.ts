@@ -113,7 +113,7 @@ type Fetcher = (input: string | URL | Request, init?: RequestInit) => Promise<Re
  * const { data } = await api.stream.realtime.get()
  * for await (const tick of data!) console.log(tick.count)
  */
-export function edenNdjson({ fetcher = fetch as Fetcher, ...read }: ReadNdjsonOptions & { fetcher?: Fetcher } = {}) {
+export function edenNdjson({ fetch: fetcher = globalThis.fetch as Fetcher, ...read }: ReadNdjsonOptions & { fetch?: Fetcher } = {}) {
 	return {
 		// Eden hands onResponse a clone (a tee: the branch nobody reads would buffer the
 		// whole stream). An NDJSON response is its own clone, so nothing is buffered.

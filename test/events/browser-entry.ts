@@ -5,7 +5,7 @@ import { connect, events } from '../../src/client'
 const feed = events({ count: t.Object({ n: t.Number() }), note: t.String(), any: t.Unknown() })
 
 /** Reads up to `max` events from `url`, then leaves the loop (which closes the request). */
-async function read(url: string, max: number, options: { retry?: number } = {}) {
+async function read(url: string, max: number, options: { retryMs?: number } = {}) {
 	const got: unknown[] = []
 	for await (const m of connect(url, { events: feed, ...options })) {
 		got.push(m)

@@ -72,7 +72,7 @@ describe('connect(): reconnects', () => {
 	test('reconnects after the stream ends, sending the last id, and honours retry', async () => {
 		const before = fx.hits('/count').length
 		const delays: number[] = []
-		const client = connect(fx.url('/count'), { events: feed, retry: 5000, onReconnect: ({ delay }) => delays.push(delay) })
+		const client = connect(fx.url('/count'), { events: feed, retryMs: 5000, onReconnect: ({ delayMs }) => delays.push(delayMs) })
 		const got = await take(client, 7)
 		expect(got.map((m) => (m.event === 'count' ? m.data.n : 0))).toEqual([1, 2, 3, 4, 5, 6, 7])
 		expect(got.map((m) => m.id)).toEqual(['1', '2', '3', '4', '5', '6', '7'])
@@ -100,17 +100,17 @@ describe('connect(): reconnects', () => {
 		expect(got.map((m) => m.id)).toEqual(['41', '42'])
 	})
 
-	test('backs off while the server is unreachable, doubling up to maxRetry', async () => {
+	test('backs off while the server is unreachable, doubling up to maxRetryMs', async () => {
 		const gone = Bun.serve({ port: 0, hostname: '127.0.0.1', fetch: () => new Response() })
 		const url = `http://127.0.0.1:${gone.port}/`
 		gone.stop(true)
 		const delays: number[] = []
 		const client = connect(url, {
-			retry: 5,
-			maxRetry: 20,
+			retryMs: 5,
+			maxRetryMs: 20,
 			jitter: 0,
-			onReconnect: ({ delay }) => {
-				delays.push(delay)
+			onReconnect: ({ delayMs }) => {
+				delays.push(delayMs)
 				if (delays.length === 5) client.close()
 			}
 		})
@@ -147,14 +147,14 @@ describe('connect(): reconnects', () => {
 describe('connect(): stops as EventSource does', () => {
 	test('HTTP 204 ends the reader without an error or a reconnect', async () => {
 		const before = fx.hits('/no-content').length
-		expect(await take(connect(fx.url('/no-content'), { retry: 10 }), 5)).toEqual([])
+		expect(await take(connect(fx.url('/no-content'), { retryMs: 10 }), 5)).toEqual([])
 		await Bun.sleep(60)
 		expect(fx.hits('/no-content').length - before).toBe(1)
 	})
 
 	test('a non-2xx status throws and does not reconnect', async () => {
 		const before = fx.hits('/broken').length
-		const error = await errorOf(() => take(connect(fx.url('/broken'), { retry: 10 }), 5))
+		const error = await errorOf(() => take(connect(fx.url('/broken'), { retryMs: 10 }), 5))
 		expect(error).toBeInstanceOf(SseClientError)
 		expect(error.kind).toBe('status')
 		expect(error.status).toBe(500)
@@ -164,7 +164,7 @@ describe('connect(): stops as EventSource does', () => {
 
 	test('a wrong content type throws and does not reconnect', async () => {
 		const before = fx.hits('/plain').length
-		const error = await errorOf(() => take(connect(fx.url('/plain'), { retry: 10 }), 5))
+		const error = await errorOf(() => take(connect(fx.url('/plain'), { retryMs: 10 }), 5))
 		expect(error.kind).toBe('content-type')
 		expect(error.message).toContain('text/plain')
 		await Bun.sleep(60)
