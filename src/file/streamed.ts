@@ -13,7 +13,7 @@ export interface StreamFileOptions {
 	/** Bytes per second; 0 or undefined sends as fast as the client reads. */
 	bytesPerSecond?: number
 	/** Bytes read and written at a time. @default 262144 */
-	chunkSize?: number
+	chunkBytes?: number
 }
 
 /** What streamFile needs of the framework. */
@@ -35,8 +35,8 @@ export function streamFile(
 	const rate = options.bytesPerSecond && options.bytesPerSecond > 0 ? options.bytesPerSecond : 0
 	// Paced downloads write small chunks (about 20 a second) so the rate holds over short spans.
 	const chunkSize = rate
-		? Math.max(1024, Math.min(options.chunkSize ?? 262_144, Math.floor(rate / 20)))
-		: (options.chunkSize ?? 262_144)
+		? Math.max(1024, Math.min(options.chunkBytes ?? 262_144, Math.floor(rate / 20)))
+		: (options.chunkBytes ?? 262_144)
 	const stream = new ResponseStream({
 		request: ctx.request,
 		server: ctx.server,

@@ -27,7 +27,7 @@ export interface NdjsonOptions {
 	/** @default 200 */
 	status?: number
 	/** Characters joined into one write when records come faster than the socket drains. @default 65536 */
-	batchSize?: number
+	batchChars?: number
 	/** Milliseconds of silence before an empty line is sent to keep proxies from timing out; 0: never. @default 0 */
 	heartbeatMs?: number
 	/** Milliseconds the client may leave written bytes unread before the stream is closed as stalled. 0: never. @default 60000 */
@@ -60,7 +60,7 @@ export function ndjsonStream<T>(
 	source: Source<T> | NdjsonCallback<T>,
 	options: NdjsonOptions = {}
 ): ResponseStream {
-	const { headers, status, batchSize = 65_536, heartbeatMs = 0, stallTimeoutMs = 60_000 } = options
+	const { headers, status, batchChars = 65_536, heartbeatMs = 0, stallTimeoutMs = 60_000 } = options
 	const expose = options.exposeErrors ?? process.env.NODE_ENV !== 'production'
 	const stream = new ResponseStream({
 		request: ctx.request,
@@ -83,7 +83,7 @@ export function ndjsonStream<T>(
 	const run = async () => {
 		let produced: unknown = source
 		if (typeof source === 'function') produced = await source(makeHandle<T>(stream))
-		if (isSource(produced)) await pump(stream, produced as Source<T>, encodeNdjson, { batchSize })
+		if (isSource(produced)) await pump(stream, produced as Source<T>, encodeNdjson, { batchChars })
 		stream.close('done')
 	}
 	run().catch(fail)

@@ -6,7 +6,7 @@ export type Source<T> = Iterable<T> | AsyncIterable<T>
 /** Options of pump(). */
 export interface PumpOptions {
 	/** Characters joined into one write when items come faster than the socket drains. @default 65536 */
-	batchSize?: number
+	batchChars?: number
 }
 
 const isAsync = <T>(source: Source<T>): source is AsyncIterable<T> =>
@@ -23,7 +23,7 @@ export async function pump<T>(
 	stream: ResponseStream,
 	source: Source<T>,
 	encode: (item: T) => string,
-	{ batchSize = 65_536 }: PumpOptions = {}
+	{ batchChars = 65_536 }: PumpOptions = {}
 ): Promise<void> {
 	let batch = ''
 	let count = 0
@@ -42,7 +42,7 @@ export async function pump<T>(
 	const add = (item: T) => {
 		batch += encode(item)
 		count++
-		if (batch.length >= batchSize) return flush()
+		if (batch.length >= batchChars) return flush()
 		if (!flushScheduled) {
 			flushScheduled = true
 			setImmediate(flushLater)
