@@ -36,7 +36,7 @@ const app = new Elysia()
 	.post(
 		'/chat/send',
 		async ({ broadcast, body }) => {
-			const message = { type: 'chat_message', sender: body.sender, message: body.message, timestamp: now() }
+			const message = { type: 'chat_message' as const, sender: body.sender, message: body.message, timestamp: now() }
 			const frame = await broadcast.publish(ROOM, 'message', message)
 			return { status: 'message_sent', id: frame.id, message }
 		},

@@ -1,12 +1,12 @@
 import { Elysia } from 'elysia'
 import type { SseOptions } from '../src/sse'
 import { ConnectionRegistry } from '../src/connections'
-import { Hub, subscriptionStream, type HubOptions, type SubscriptionOptions } from '../src/hub'
+import { Hub, subscriptionStream, type HubOptions, type PublishEvents, type SubscriptionOptions } from '../src/hub'
 import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
 import type { SseResponse } from './sse'
 
 /** Options of the broadcast plugin. */
-export interface BroadcastOptions extends HubOptions {
+export interface BroadcastOptions<Events extends PublishEvents = PublishEvents> extends HubOptions<Events> {
 	/** Defaults of every subscription's SSE response (heartbeats, retry hint, headers). */
 	sse?: Omit<SseOptions, 'exposeErrors'>
 }
@@ -26,8 +26,8 @@ export type SubscribeFunction = <Events extends Record<string, unknown> = Record
  *   .get('/room', ({ subscribe }) => subscribe('room', { last: 10 }))
  *   .post('/room', ({ broadcast, body }) => broadcast.publish('room', 'message', body))
  */
-export const broadcastPlugin = (
-	options: BroadcastOptions = {},
+export const broadcastPlugin = <Events extends PublishEvents = PublishEvents>(
+	options: BroadcastOptions<Events> = {},
 	registry: ConnectionRegistry = new ConnectionRegistry()
 ) => {
 	const { hub, subscribe } = broadcastFor(options, registry)
@@ -36,15 +36,15 @@ export const broadcastPlugin = (
 }
 
 /** `broadcast` on the context, and the hub closed when the app stops. */
-export const hubPlugin = (hub: Hub, seed: unknown) =>
+export const hubPlugin = <Events extends PublishEvents>(hub: Hub<Events>, seed: unknown) =>
 	new Elysia({ name: 'sluice/broadcast', seed })
 		.decorate('broadcast', hub)
 		.onStop(() => hub.close())
 
 /** The hub, and what makes a request's subscribe() (used by broadcastPlugin and streaming()). */
-export function broadcastFor(options: BroadcastOptions, registry: ConnectionRegistry) {
+export function broadcastFor<Events extends PublishEvents>(options: BroadcastOptions<Events>, registry: ConnectionRegistry) {
 	const { sse: sseDefaults = {}, ...hubOptions } = options
-	const hub = new Hub(hubOptions)
+	const hub = new Hub<Events>(hubOptions)
 	const subscribe =
 		(context: HandlerContext): SubscribeFunction =>
 			((topic, subscription = {}) => {

@@ -7,10 +7,11 @@ import { fileFor, type FilePluginOptions } from './file'
 import { eventsPlugin, type EventsPluginOptions } from './events'
 import { connectionsPlugin, type ConnectionsOptions } from './connections'
 import { broadcastFor, hubPlugin, type BroadcastOptions } from './broadcast'
+import type { PublishEvents } from '../src/hub'
 import { helpersDerive } from './stream-context'
 
 /** Options of streaming(): the options of each bundled plugin. */
-export interface StreamingOptions {
+export interface StreamingOptions<Events extends PublishEvents = PublishEvents> {
 	/** Defaults for every sse() response. */
 	sse?: SsePluginOptions
 	/** Defaults for every ndjson() response and ndjsonBody() read. */
@@ -24,7 +25,7 @@ export interface StreamingOptions {
 	/** Where broadcast frames, history and counts go. @default memory() (this process) */
 	transport?: Transport
 	/** Options of broadcast (registry, slow-consumer limit and policy, subscription SSE defaults). */
-	broadcast?: Omit<BroadcastOptions, 'transport'>
+	broadcast?: Omit<BroadcastOptions<Events>, 'transport'>
 }
 
 /**
@@ -38,7 +39,7 @@ export interface StreamingOptions {
  * @example
  * new Elysia().use(streaming()).get('/events', ({ sse }) => sse([{ data: 'hello' }]))
  */
-export const streaming = (options: StreamingOptions = {}) => {
+export const streaming = <Events extends PublishEvents = PublishEvents>(options: StreamingOptions<Events> = {}) => {
 	const registry = new ConnectionRegistry(options.connections)
 	// The connection counts travel with the hub's, so a multi-process transport sums them too.
 	const transport = shareConnectionCounts(options.transport ?? memory(), registry)

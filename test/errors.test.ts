@@ -48,7 +48,7 @@ const cases: { name: string; code: string; make: () => unknown }[] = [
 	{
 		name: 'BroadcastDataError',
 		code: 'BROADCAST_DATA_INVALID',
-		make: () => thrown(() => new Hub({ registry: events({ n: t.Number() }) }).publish('room', 'n', 'x'))
+		make: () => thrown(() => new Hub({ registry: events({ n: t.Number() }) }).publish('room', 'n', 'x' as never))
 	},
 	{ name: 'RedisUnavailableError', code: 'REDIS_UNAVAILABLE', make: () => new RedisUnavailableError('down') },
 	{ name: 'NdjsonEncodeError', code: 'NDJSON_RECORD_INVALID', make: () => thrown(() => encodeNdjson(undefined)) },

@@ -30,12 +30,15 @@ export class BroadcastDataError extends SluiceError {
 	}
 }
 
+/** Event name -> data type, as publish() takes them: an `events()` registry's, else any. */
+export type PublishEvents = Record<string, unknown>
+
 /** Options of a Hub. */
-export interface HubOptions {
+export interface HubOptions<Events extends PublishEvents = PublishEvents> {
 	/** Where frames, history and counts go. @default memory() */
 	transport?: Transport
 	/** The typed event registry (`events({...})`) publish checks data against and encodes it by. */
-	registry?: EventChecker
+	registry?: EventChecker & { readonly Events?: Events }
 	/** Unsent bytes allowed per subscriber. @default 1048576 (1 MiB) */
 	maxUnsentBytes?: number
 	/** What happens to a subscriber past its limit. @default 'disconnect' */
@@ -84,7 +87,7 @@ const countKey = (topic: string) => `topic:${topic}`
  * this process or another) are written to every local subscriber, the frames
  * of one tick joined into one write, without waiting for any client.
  */
-export class Hub {
+export class Hub<Events extends PublishEvents = PublishEvents> {
 	readonly transport: Transport
 	#registry: EventChecker | undefined
 	#limit: number
@@ -93,7 +96,7 @@ export class Hub {
 	#countsScheduled = false
 	#closed = false
 
-	constructor(options: HubOptions = {}) {
+	constructor(options: HubOptions<Events> = {}) {
 		this.transport = options.transport ?? memory()
 		this.#registry = options.registry
 		this.#limit = options.maxUnsentBytes ?? 1024 * 1024
@@ -104,8 +107,9 @@ export class Hub {
 	 * Publishes `data` as event `event` on `topic`: checked against the registry,
 	 * encoded once, given the topic's next id. Resolves with the frame; rejects
 	 * (nothing sent) when the data does not fit or the transport cannot publish.
+	 * With an `events()` registry, a wrong event name or data is also a compile error.
 	 */
-	publish(topic: string, event: string, data: unknown): Promise<Frame> {
+	publish<K extends keyof Events & string>(topic: string, event: K, data: Events[K]): Promise<Frame> {
 		try {
 			const wire = this.#wire(event, data)
 			// `message` is the type a nameless event has: leave the line out, a frame is written many times.
@@ -251,7 +255,7 @@ export class Hub {
 	#announce(topic: string, event: string, data: (count: number) => unknown, count: number): void {
 		// A join or leave that cannot be announced (e.g. Redis is away) is reported;
 		// rethrowing it would crash the process over a presence notice.
-		this.publish(topic, event, data(count)).catch((error) =>
+		;(this as Hub).publish(topic, event, data(count)).catch((error) =>
 			console.error(`broadcast: could not announce ${event} on "${topic}":`, error?.message ?? error)
 		)
 	}

@@ -8,6 +8,7 @@ export {
 	BroadcastDataError,
 	type EventChecker,
 	type HubOptions,
+	type PublishEvents,
 	type SubscribeOptions,
 	type PresenceOptions
 } from './hub'
