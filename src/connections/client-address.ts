@@ -135,9 +135,8 @@ function untrustedPeer(): (request: Request, peer: string | undefined) => string
 		if (!warned && proxyLike(client) && (request.headers.has('x-forwarded-for') || request.headers.has('forwarded'))) {
 			warned = true
 			console.warn(
-				`[sluice] a stream request from ${client} carries a forwarding header, but connections.trustProxy is not set: ` +
-					`streams are counted under the socket's address, so every client of a proxy shares its per-address limit. ` +
-					`If a proxy forwards to this server, set trustProxy (see docs/production.md).`
+				`[sluice] stream requests from ${client} carry a forwarding header but connections.trustProxy is unset: ` +
+					`a proxy's clients all count as ${client} (docs/production.md#trusted-proxies)`
 			)
 		}
 		return client
