@@ -117,7 +117,8 @@ async function holdClients(port: number, n: number) {
 
 async function drainRow(n: number, withDrain: boolean): Promise<Row> {
 	const app = new Elysia()
-		.use(streaming({ connections: { drain: withDrain ? { graceMs: 5000 } : false } }))
+		// Every client is on 127.0.0.1 and n may pass the default limits: they are off.
+		.use(streaming({ connections: { maxStreams: 0, maxPerAddress: 0, drain: withDrain ? { graceMs: 5000 } : false } }))
 		.get('/s', ({ sse }) => sse(async (s) => s.sleep(600_000)))
 		.listen({ port: 0, hostname: '127.0.0.1' })
 	const clients = await holdClients(app.server!.port as number, n)

@@ -6,10 +6,13 @@ import { Elysia } from 'elysia'
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { streaming, saveUpload } from 'sluice'
+import { adminToken } from './support/admin'
 
 const port = Number(process.env.PORT ?? 3000)
 const uploads = resolve(process.env.UPLOADS_DIR ?? 'uploads')
 const maxBytes = Number(process.env.MAX_UPLOAD_BYTES ?? 100 * 1024 * 1024)
+// Replacing a file is an admin's act: `?overwrite=1` needs Authorization: Bearer <ADMIN_TOKEN>.
+const admin = adminToken()
 
 await mkdir(uploads, { recursive: true })
 const sample = Bun.file(`${uploads}/sample.txt`)
@@ -22,11 +25,10 @@ const app = new Elysia({ serve: { maxRequestBodySize: maxBytes + 1024 * 1024 } }
 	.post(
 		'/upload/:filename',
 		async ({ request, params, query, status }) => {
-			const result = await saveUpload(request, params.filename, {
-				root: uploads,
-				maxBytes,
-				overwrite: query.overwrite === '1' || query.overwrite === 'true'
-			})
+			const overwrite = query.overwrite === '1' || query.overwrite === 'true'
+			const refused = overwrite ? admin.refusal(request) : undefined
+			if (refused) return refused
+			const result = await saveUpload(request, params.filename, { root: uploads, maxBytes, overwrite })
 			const { status: code, ...body } = result
 			return status(code, body)
 		},
@@ -39,7 +41,9 @@ const app = new Elysia({ serve: { maxRequestBodySize: maxBytes + 1024 * 1024 } }
 console.log([
 	`Downloads on http://localhost:${app.server!.port}/download/sample.txt (folder ${uploads})`,
 	`  curl -OJ http://localhost:${app.server!.port}/download/sample.txt`,
-	`  curl -X POST -T ./photo.jpg http://localhost:${app.server!.port}/upload/photo.jpg`
+	`  curl -X POST -T ./photo.jpg http://localhost:${app.server!.port}/upload/photo.jpg`,
+	`  replace it: curl -X POST -T ./photo.jpg -H "Authorization: Bearer <token>" "http://localhost:${app.server!.port}/upload/photo.jpg?overwrite=1"`,
+	admin.hint
 ].join('\n'))
 
 for (const signal of ['SIGINT', 'SIGTERM'] as const)

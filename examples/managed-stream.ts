@@ -4,25 +4,30 @@
 //
 //   bun run examples/managed-stream.ts
 //   curl -N http://127.0.0.1:3000/managed-stream
-//   curl http://127.0.0.1:3000/connections          (loopback only)
+//   curl -H "Authorization: Bearer $ADMIN_TOKEN" http://127.0.0.1:3000/connections
+//
+// ADMIN_TOKEN guards /connections, /connections/watch and /metrics (one is made
+// and printed when it is unset). TRUST_PROXY (comma-separated addresses or
+// ranges, e.g. 127.0.0.1) names the proxies whose X-Forwarded-For is believed.
 import { Elysia } from 'elysia'
 import { streaming, stopOnSignals } from 'sluice'
+import { adminToken } from './support/admin'
 
 const port = Number(process.env.PORT ?? 3000)
 const hostname = process.env.HOST ?? '127.0.0.1'
 const intervalMs = Number(process.env.INTERVAL_MS ?? 1000)
-const loopback = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1'])
+const admin = adminToken()
 
 const app = new Elysia()
 	.use(
 		streaming({
 			connections: {
-				maxStreams: 10_000,
-				maxPerAddress: 100,
+				// maxStreams and maxPerAddress keep their defaults (docs/production.md).
+				trustProxy: process.env.TRUST_PROXY?.split(',').filter(Boolean),
 				drain: { graceMs: 5000, retryMs: 2000 },
 				routes: {
-					// The admin routes show client addresses: only this machine may read them.
-					guard: ({ request, server }) => loopback.has(server?.requestIP(request)?.address ?? ''),
+					// The admin routes show client addresses: only the token's holder may read them.
+					guard: ({ request }) => admin.refusal(request) ?? true,
 					snapshot: '/connections',
 					watch: '/connections/watch',
 					metrics: '/metrics'
@@ -55,5 +60,6 @@ const url = `http://${hostname}:${app.server!.port}`
 // One write: a reader of stdout (the tests) sees every line together.
 console.log([
 	`managed stream on ${url}/managed-stream`,
-	`try: curl -N ${url}/managed-stream   (counts: curl ${url}/connections)`
+	`try: curl -N ${url}/managed-stream   (counts: curl -H "Authorization: Bearer <token>" ${url}/connections)`,
+	admin.hint
 ].join('\n'))

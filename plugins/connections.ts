@@ -8,12 +8,19 @@ import {
 } from '../src/connections'
 import { streamContext } from './stream-context'
 
-/** Who may read the connection routes: true lets the request through, false answers 403. */
-export type ConnectionsGuard = (context: Context) => boolean | Promise<boolean>
+/**
+ * Who may read the connection routes: true lets the request through, false
+ * answers 403, and a Response (e.g. a 401 asking for a token) is sent as is.
+ */
+export type ConnectionsGuard = (context: Context) => boolean | Response | Promise<boolean | Response>
 
 /** The optional routes of the connection manager. None is served unless its path is given. */
 export interface ConnectionsRoutes {
-	/** Decides, per request, whether the routes answer (required: these routes show client addresses). */
+	/**
+	 * Decides, per request, whether the routes answer (required: these routes
+	 * show client addresses). Check a secret (a bearer token), not the peer's
+	 * address: behind a same-host proxy every request comes from loopback.
+	 */
 	guard: ConnectionsGuard
 	/** Path of a JSON snapshot: live counts and every connection. @default off */
 	snapshot?: string
@@ -45,7 +52,8 @@ export interface ConnectionsOptions extends ConnectionRegistryOptions {
  *
  * @example
  * app.use(connectionsPlugin({ maxStreams: 10_000, maxPerAddress: 20,
- *   routes: { guard: ({ headers }) => headers['x-admin'] === secret, snapshot: '/connections' } }))
+ *   trustProxy: ['127.0.0.1'],
+ *   routes: { guard: ({ request }) => hasAdminToken(request), snapshot: '/connections' } }))
  */
 export const connectionsPlugin = (
 	options: ConnectionsOptions = {},
@@ -62,8 +70,11 @@ export const connectionsPlugin = (
 
 	const guarded =
 		(handler: (context: Context) => Response) =>
-		async (context: Context): Promise<Response> =>
-			(await routes.guard(context)) ? handler(context) : Response.json({ error: 'forbidden' }, { status: 403 })
+		async (context: Context): Promise<Response> => {
+			const verdict = await routes.guard(context)
+			if (verdict instanceof Response) return verdict
+			return verdict ? handler(context) : Response.json({ error: 'forbidden' }, { status: 403 })
+		}
 	if (routes.snapshot)
 		plugin.get(
 			routes.snapshot,

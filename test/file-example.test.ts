@@ -10,7 +10,9 @@ const LIMIT = 4 * 1024 * 1024
 
 beforeAll(async () => {
 	dir = await mkdtemp(join(tmpdir(), 'sluice-uploads-'))
-	example = await startExample('download', { env: { UPLOADS_DIR: dir, MAX_UPLOAD_BYTES: String(LIMIT) } })
+	example = await startExample('download', {
+		env: { UPLOADS_DIR: dir, MAX_UPLOAD_BYTES: String(LIMIT), ADMIN_TOKEN: 'test-token' }
+	})
 })
 afterAll(async () => {
 	await example.stop()
@@ -63,7 +65,11 @@ test('POST /upload/:filename streams the body to disk; no overwrite unless asked
 	expect(await again.json()).toEqual({ error: 'File already exists' })
 	expect((await (await fetch(`${example.url}/download/data.bin`)).arrayBuffer()).byteLength).toBe(3_000_000)
 
-	const replaced = await fetch(`${example.url}/upload/data.bin?overwrite=1`, { method: 'POST', body: 'other' })
+	const replaced = await fetch(`${example.url}/upload/data.bin?overwrite=1`, {
+		method: 'POST',
+		body: 'other',
+		headers: { authorization: 'Bearer test-token' }
+	})
 	expect(replaced.status).toBe(201)
 	expect(await (await fetch(`${example.url}/download/data.bin`)).text()).toBe('other')
 })

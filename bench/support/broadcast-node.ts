@@ -17,7 +17,8 @@ const port = Number(process.env.PORT)
 const now = () => performance.timeOrigin + performance.now()
 
 const app = new Elysia()
-	.use(streaming({ transport, broadcast: { sse: { heartbeatMs: 0 } } }))
+	// Every subscriber is on 127.0.0.1: the default per-address and total limits are off.
+	.use(streaming({ transport, broadcast: { sse: { heartbeatMs: 0 } }, connections: { maxStreams: 0, maxPerAddress: 0 } }))
 	.get('/sub', ({ subscribe }) => subscribe('bench'))
 	.get('/count', ({ broadcast }) => broadcast.count('bench'))
 	// CPU time this process has used, in ms (user + system).

@@ -70,7 +70,8 @@ function elysiaDirect(): Contender {
 }
 
 function sluice(): Contender {
-	const app = new Elysia().use(streaming()).get('/', ({ subscribe }) => subscribe('bench'))
+	// Every subscriber is on 127.0.0.1 and there may be 10,000: the default limits are off.
+	const app = new Elysia().use(streaming({ connections: { maxStreams: 0, maxPerAddress: 0 } })).get('/', ({ subscribe }) => subscribe('bench'))
 	app.listen({ port: 0, hostname: '127.0.0.1' })
 	const hub = app.decorator.broadcast
 	return {

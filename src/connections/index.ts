@@ -7,7 +7,23 @@ export {
 	type LiveStream,
 	type StreamKind
 } from './registry'
-export { checkAdmission, refusalResponse, type ConnectionLimits, type Refusal } from './limits'
+export {
+	checkAdmission,
+	refusalResponse,
+	resolveLimits,
+	DEFAULT_MAX_PER_ADDRESS,
+	type ConnectionLimits,
+	type ResolvedLimits,
+	type Refusal
+} from './limits'
+export { descriptorLimit, streamLimitFor } from './descriptor-limit'
+export {
+	clientAddressOf,
+	proxyMatcher,
+	type ClientAddressOptions,
+	type TrustProxy,
+	type ProxyHeader
+} from './client-address'
 export {
 	sseFarewell,
 	type DrainOptions,

@@ -1,5 +1,6 @@
 import type { CloseListener as StreamCloseListener, CloseReason } from '../stream'
-import { checkAdmission, type ConnectionLimits, type Refusal } from './limits'
+import { checkAdmission, resolveLimits, type ConnectionLimits, type Refusal, type ResolvedLimits } from './limits'
+import { clientAddressOf, type ClientAddressOptions } from './client-address'
 import { Tally } from './tally'
 import { drainStreams, farewellResponseBody, type DrainOptions, type DrainResult, type Farewells } from './drain'
 import { connectionMetrics } from './connection-metrics'
@@ -60,11 +61,11 @@ export interface ConnectionCounts {
 }
 
 /** Options of a ConnectionRegistry. */
-export interface ConnectionRegistryOptions extends ConnectionLimits {
+export interface ConnectionRegistryOptions extends ConnectionLimits, ClientAddressOptions {
 	/**
-	 * The client address a stream is counted under (for `maxPerAddress` and
-	 * `byAddress`). Behind a trusted proxy, read it from a header here.
-	 * @default the socket's peer address
+	 * The client address a stream is counted under (for `maxPerAddress`,
+	 * `byAddress` and the connection list), in place of the `trustProxy` rule.
+	 * @default the socket's peer, or the client a trusted proxy names (see trustProxy)
 	 */
 	addressOf?: (request: Request, peer: string | undefined) => string | undefined
 	/** The last frame each kind of stream is sent on drain (see DrainOptions). @default an SSE `shutdown` event with a `retry:` hint; none for ndjson and file */
@@ -94,6 +95,9 @@ const CLOSE_REASONS: CloseReason[] = ['done', 'client', 'error', 'server', 'slow
  */
 export class ConnectionRegistry {
 	readonly options: ConnectionRegistryOptions
+	/** The limits in force: the options with their defaults (maxStreams from the descriptor limit), Infinity where off. */
+	readonly limits: ResolvedLimits
+	readonly #addressOf: (request: Request, peer: string | undefined) => string | undefined
 	#live = new Map<number, Entry>()
 	#byRoute = new Tally()
 	#byTopic = new Tally()
@@ -110,6 +114,8 @@ export class ConnectionRegistry {
 
 	constructor(options: ConnectionRegistryOptions = {}) {
 		this.options = options
+		this.limits = resolveLimits(options)
+		this.#addressOf = options.addressOf ?? clientAddressOf(options)
 	}
 
 	/** Registers `stream`; it is removed when the stream closes, however it closes. */
@@ -132,7 +138,7 @@ export class ConnectionRegistry {
 	 * `kind` lets a refusal while draining carry that kind's farewell.
 	 */
 	admit(address?: string, kind?: StreamKind): Refusal | undefined {
-		const refusal = checkAdmission(this.options, {
+		const refusal = checkAdmission(this.limits, {
 			draining: this.#draining !== undefined,
 			total: this.#live.size,
 			fromAddress: address === undefined ? 0 : this.#byAddress.get(address)
@@ -143,9 +149,9 @@ export class ConnectionRegistry {
 		return refusal
 	}
 
-	/** The address a request's stream is counted under. */
+	/** The client address a request's stream is counted under, from the socket's peer (see trustProxy). */
 	addressOf(request: Request, peer: string | undefined): string | undefined {
-		return this.options.addressOf ? this.options.addressOf(request, peer) : peer
+		return this.#addressOf(request, peer)
 	}
 
 	/** Number of live streams. */

@@ -44,7 +44,7 @@ const reports = (client: RawClient, predicate: (data: any) => boolean) =>
 
 describe('examples/managed-stream.ts', () => {
 	test('reports the live count, which falls when clients leave; the snapshot route agrees', async () => {
-		const { process, port } = await example('managed-stream', { INTERVAL_MS: '50' })
+		const { process, port } = await example('managed-stream', { INTERVAL_MS: '50', ADMIN_TOKEN: 'test-token' })
 		expect(process.output()).toContain(`curl -N http://127.0.0.1:${port}/managed-stream`)
 		const all = await Promise.all([1, 2, 3, 4].map(() => open(port, '/managed-stream')))
 		await reports(all[0]!, (d) => d.active_connections === 4)
@@ -57,7 +57,8 @@ describe('examples/managed-stream.ts', () => {
 		all[3]!.destroy()
 		await reports(all[0]!, (d) => d.active_connections === 1)
 
-		const snapshot = (await (await fetch(`${process.url}/connections`)).json()) as any
+		const admin = { headers: { authorization: 'Bearer test-token' } }
+		const snapshot = (await (await fetch(`${process.url}/connections`, admin)).json()) as any
 		expect(snapshot.counts.byRoute).toEqual({ '/managed-stream': 1 })
 		expect(snapshot.connections[0].id).toBe(latest(all[0]!).connection_id)
 	})

@@ -82,6 +82,32 @@ describe('limits, checked before a stream opens', () => {
 		expect(registry.counts().byAddress).toEqual({ '127.0.0.1': 2 })
 	})
 
+	test('by default one address may hold 100 streams: the 101st is answered 429, and its connection closed', async () => {
+		const { registry, port, producers } = start({})
+		expect(registry.limits.maxPerAddress).toBe(100)
+		const first = await Promise.all(Array.from({ length: 100 }, () => request(port, '/s')))
+		expect(first.every((c) => c.status === 200)).toBe(true)
+		const refused = await request(port, '/s')
+		expect(refused.status).toBe(429)
+		expect(refused.head).toMatch(/\r\nconnection: close\r\n/i)
+		expect(await bodyOf(refused)).toEqual({
+			error: 'too many open streams from this address (limit 100)',
+			reason: 'max-per-address',
+			retryAfter: 5
+		})
+		// A refused client holds no descriptor: the server closes its connection.
+		await refused.waitFor((c) => c.closed)
+		await until(() => producers() === 100)
+		expect(registry.counts().byAddress).toEqual({ '127.0.0.1': 100 })
+	})
+
+	test('maxPerAddress: 0 (or Infinity) turns the per-address limit off', async () => {
+		const { registry, port } = start({ maxPerAddress: 0 })
+		const all = await Promise.all(Array.from({ length: 120 }, () => request(port, '/s')))
+		expect(all.every((c) => c.status === 200)).toBe(true)
+		await until(() => registry.count === 120)
+	})
+
 	test('maxPerAddress counts each address apart (addressOf reads a trusted proxy header)', async () => {
 		const { registry, port } = start({
 			maxPerAddress: 2,

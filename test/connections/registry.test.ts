@@ -16,7 +16,8 @@ afterEach(async () => {
 /** An app with a few kinds of stream, and its registry. */
 function start() {
 	const app = new Elysia()
-		.use(streaming())
+		// Every client is on 127.0.0.1, and one test opens 200 streams: no per-address limit.
+		.use(streaming({ connections: { maxPerAddress: 0 } }))
 		.get('/feed/:room', ({ sse }) =>
 			sse(async (s) => {
 				await s.send('tick', { n: 1 }, { id: 'a1' })

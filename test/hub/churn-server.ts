@@ -2,7 +2,8 @@
 import { Elysia } from 'elysia'
 import { streaming } from '../../plugins'
 
-const app = new Elysia().use(streaming())
+// 2,000 subscribers a wave, all from 127.0.0.1: the default per-address limit is off.
+const app = new Elysia().use(streaming({ connections: { maxPerAddress: 0 } }))
 app
 
 	.get('/feed', ({ subscribe }) => subscribe('feed', { last: 1 }))

@@ -6,6 +6,8 @@ export interface ExampleProcess {
 	/** What the process printed to stdout so far. */
 	output(): string
 	stop(): Promise<void>
+	/** True once the process has exited (a crash, when nothing stopped it). */
+	exited(): boolean
 	/** Sends `signal` and resolves once the process has exited, with how it exited. */
 	signal(signal: NodeJS.Signals): Promise<{ exitCode: number | null; signalCode: string | number | null }>
 }
@@ -57,6 +59,7 @@ export async function startExample(
 	return {
 		url,
 		output: () => out,
+		exited: () => proc.exitCode !== null || proc.signalCode !== null,
 		stop: async () => {
 			proc.kill()
 			await proc.exited
