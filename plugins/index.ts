@@ -1,13 +1,14 @@
 import { Elysia } from 'elysia'
-import { ConnectionRegistry, clusterConnectionCounts, shareConnectionCounts } from '../src/connections'
-import { memory, type Transport } from '../src/hub'
+import type { Transport } from '../src/hub'
 import { sseFor, type SsePluginOptions } from './sse'
 import { ndjsonFor, type NdjsonPluginOptions } from './ndjson'
 import { fileFor, type FilePluginOptions } from './file'
 import { eventsPlugin, type EventsPluginOptions } from './events'
 import { connectionsPlugin, type ConnectionsOptions } from './connections'
 import { broadcastFor, hubPlugin, type BroadcastOptions } from './broadcast'
+import { streamFor, type StreamPluginOptions } from './stream'
 import { helpersDerive } from './stream-context'
+import { seedOf } from './app-state'
 
 /** Options of streaming(): the options of each bundled plugin. */
 export interface StreamingOptions {
@@ -17,6 +18,8 @@ export interface StreamingOptions {
 	ndjson?: NdjsonPluginOptions
 	/** Defaults for every file() call (e.g. `{ root: './public' }`). */
 	file?: FilePluginOptions
+	/** Defaults for every stream() response. */
+	stream?: StreamPluginOptions
 	/** Options of the typed events plugin (the `sseEvents` route option). */
 	events?: EventsPluginOptions
 	/** The connection manager: limits, drain on stop, guarded routes. */
@@ -29,36 +32,32 @@ export interface StreamingOptions {
 
 /**
  * Every Sluice plugin in one: `sse()`, `ndjson()` / `ndjsonBody()`, `file()`,
- * `broadcast` / `subscribe()`, the connection manager (`connections`) and the
- * typed events route option, sharing one connection registry and transport.
- *
- * One instance per app: it learns the app's server (and error hooks) when the
- * app starts, and holds one connection registry and hub.
+ * `stream()`, `broadcast` / `subscribe()`, the connection manager
+ * (`connections`, `clusterConnections()`) and the typed events route option,
+ * sharing the app's one connection registry and hub. Mixed with the plugins
+ * one by one, in any order, they still share them.
  *
  * @example
  * new Elysia().use(streaming()).get('/events', ({ sse }) => sse([{ data: 'hello' }]))
  */
 export const streaming = (options: StreamingOptions = {}) => {
-	const registry = new ConnectionRegistry(options.connections)
-	// The connection counts travel with the hub's, so a multi-process transport sums them too.
-	const transport = shareConnectionCounts(options.transport ?? memory(), registry)
-	const sse = sseFor(options.sse ?? {}, registry)
-	const ndjson = ndjsonFor(options.ndjson ?? {}, registry)
-	const file = fileFor(options.file ?? {}, registry)
-	const broadcast = broadcastFor({ ...options.broadcast, transport }, registry)
+	const sse = sseFor(options.sse ?? {})
+	const ndjson = ndjsonFor(options.ndjson ?? {})
+	const file = fileFor(options.file ?? {})
+	const stream = streamFor(options.stream ?? {})
+	const broadcast = broadcastFor({ ...options.broadcast, transport: options.transport })
 	// One derive for every helper: each global derive is paid by every request of the app.
 	const helpers = helpersDerive((context) => ({
 		sse: sse(context),
 		ndjson: ndjson.ndjson(context),
 		ndjsonBody: ndjson.ndjsonBody(context),
 		file: file(context),
+		stream: stream(context),
 		subscribe: broadcast.subscribe(context)
 	}))
-	return new Elysia({ name: 'sluice', seed: options })
-		.use(connectionsPlugin(options.connections, registry))
-		/** Connection counts summed over every process of the transport (this one's alone with memory). */
-		.decorate('clusterConnections', () => clusterConnectionCounts(transport))
-		.use(hubPlugin(broadcast.hub, options.broadcast))
+	return new Elysia({ name: 'sluice', seed: seedOf(options) })
+		.use(connectionsPlugin(options.connections))
+		.use(hubPlugin(broadcast, options.broadcast ?? {}))
 		.use(eventsPlugin(options.events))
 		.onStart(helpers.onStart)
 		.derive({ as: 'global' }, helpers.derive)
@@ -95,6 +94,7 @@ export {
 export { eventsPlugin, type EventsPluginOptions } from './events'
 export * from '../src/events'
 export { filePlugin, type FilePluginOptions, type FileFunction } from './file'
+export { streamPlugin, type StreamPluginOptions, type StreamFunction } from './stream'
 export * from '../src/file'
 export { broadcastPlugin, type BroadcastOptions, type SubscribeFunction } from './broadcast'
 export * from '../src/hub'
