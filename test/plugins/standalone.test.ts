@@ -180,7 +180,7 @@ test('broadcast and sse without a manager share one registry and one hub, in eit
 		// A second broadcast plugin in a sub-app: its subscribe() still reads the app's one hub.
 		const sub = new Elysia().use(broadcastPlugin()).get('/sub/topic', ({ subscribe }) => subscribe('news'))
 		cases.ssePlugin.mount(cases.broadcastPlugin.mount(app.use(sub)))
-		app.post('/publish', ({ broadcast }) => broadcast.publish('news', 'headline', { n: 1 }))
+		app.post('/publish', ({ broadcast }: any) => broadcast.publish('news', 'headline', { n: 1 }))
 		const port = start(app)
 		await open(port, '/sse')
 		await open(port, '/topic')
