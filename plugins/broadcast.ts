@@ -1,13 +1,20 @@
 import { Elysia } from 'elysia'
 import type { SseOptions } from '../src/sse'
 import { shareConnectionCounts, type ConnectionRegistry } from '../src/connections'
-import { Hub, memory, subscriptionStream, type HubOptions, type SubscriptionOptions } from '../src/hub'
+import { Hub, memory, subscriptionStream, type EventChecker, type HubOptions, type SubscriptionOptions } from '../src/hub'
+import { EventRegistry, type EventCodec } from '../src/events'
 import { helpersDerive, streamContext, type HelperContext } from './stream-context'
 import { registryOf, seedOf } from './app-state'
 import type { SseResponse } from './sse'
 
 /** Options of the broadcast plugin. */
-export interface BroadcastOptions extends HubOptions {
+export interface BroadcastOptions extends Omit<HubOptions, 'registry'> {
+	/**
+	 * The typed event registry (`events({...})`) publish checks data against and
+	 * encodes it by; one made by `sluice/client`'s events() (shared with a
+	 * browser page) is given the server's checkers.
+	 */
+	registry?: EventChecker | EventCodec<any>
 	/** Defaults of every subscription's SSE response (heartbeats, retry hint, headers). */
 	sse?: Omit<SseOptions, 'exposeErrors'>
 }
@@ -48,9 +55,9 @@ export const hubPlugin = ({ hub, shareCounts }: ReturnType<typeof broadcastFor>,
  * registry, so that a transport spanning processes can sum its counts.
  */
 export function broadcastFor(options: BroadcastOptions) {
-	const { sse: sseDefaults = {}, transport = memory(), ...hubOptions } = options
+	const { sse: sseDefaults = {}, transport = memory(), registry: events, ...hubOptions } = options
 	const registry = laterRegistry()
-	const hub = new Hub({ ...hubOptions, transport: shareConnectionCounts(transport, registry) })
+	const hub = new Hub({ ...hubOptions, registry: checkerOf(events), transport: shareConnectionCounts(transport, registry) })
 	const subscribe =
 		(context: HelperContext): SubscribeFunction =>
 			((topic, subscription = {}) => {
@@ -61,6 +68,10 @@ export function broadcastFor(options: BroadcastOptions) {
 			}) as SubscribeFunction
 	return { hub, subscribe, shareCounts: registry.attach }
 }
+
+/** A registry that checks: a client's (schemas only) gets the server's compiled checkers. */
+const checkerOf = (registry: EventChecker | EventCodec<any> | undefined): EventChecker | undefined =>
+	registry && !('check' in registry) ? new EventRegistry(registry.schemas) : registry
 
 // shareConnectionCounts listens with a function that reads no arguments.
 type Listener = (...args: any[]) => void
