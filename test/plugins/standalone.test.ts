@@ -214,3 +214,20 @@ test('two connection managers that differ only in their guard both serve their r
 		expect(refused.status).toBe(403)
 	}
 })
+
+test("clusterConnections() of a standalone manager sums the counts that broadcast's transport carries, in either order", async () => {
+	for (const order of ['manager first', 'broadcast first'] as const) {
+		const plugins = [connectionsPlugin(), broadcastPlugin()]
+		if (order === 'broadcast first') plugins.reverse()
+		const app = new Elysia()
+		for (const plugin of plugins) app.use(plugin)
+		cases.broadcastPlugin.mount(app)
+		app.get('/cluster', ({ clusterConnections }: any) => clusterConnections())
+		const port = start(app)
+		await open(port, '/topic')
+		const counts = (await (await fetch(`http://127.0.0.1:${port}/cluster`)).json()) as ConnectionCounts
+		expect({ order, total: counts.total, byTopic: counts.byTopic }).toEqual({ order, total: 1, byTopic: { news: 1 } })
+		for (const c of clients.splice(0)) c.destroy()
+		await app.stop(true)
+	}
+})
