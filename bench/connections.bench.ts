@@ -6,7 +6,9 @@
 //  3. Drain: how long app.stop() takes with N SSE clients connected (raw sockets),
 //     and how many got their last frame; Elysia's own stop() beside it.
 import { Elysia, sse as elysiaSse } from 'elysia'
-import { streaming, sseStream, ResponseStream, ConnectionRegistry } from '../plugins'
+import { streaming, ResponseStream } from '../plugins'
+import { sseStream } from '../src/sse'
+import { ConnectionRegistry } from '../src/connections'
 import { streamContext } from '../plugins/stream-context'
 import { printTable, type Row } from './support/table'
 

@@ -3,7 +3,7 @@
 // without the plugin, with each helper plugin alone, and with streaming().
 //   bun run bench overhead          (REQUESTS, ROUNDS to change)
 import { Elysia, type AnyElysia } from 'elysia'
-import { broadcastPlugin, filePlugin, ndjsonPlugin, ssePlugin, streaming } from '../plugins'
+import { broadcastPlugin, connectionsPlugin, filePlugin, ndjsonPlugin, ssePlugin, streamPlugin, streaming } from '../plugins'
 import { printTable, type Row } from './support/table'
 
 const REQUESTS = Number(process.env.REQUESTS ?? 150_000)
@@ -15,7 +15,9 @@ const apps: [string, () => AnyElysia][] = [
 	['+ ssePlugin()', () => new Elysia().use(ssePlugin())],
 	['+ ndjsonPlugin()', () => new Elysia().use(ndjsonPlugin())],
 	['+ filePlugin()', () => new Elysia().use(filePlugin())],
+	['+ streamPlugin()', () => new Elysia().use(streamPlugin())],
 	['+ broadcastPlugin()', () => new Elysia().use(broadcastPlugin())],
+	['+ ssePlugin() + connectionsPlugin()', () => new Elysia().use(ssePlugin()).use(connectionsPlugin())],
 	['+ streaming()', () => new Elysia().use(streaming())]
 ]
 

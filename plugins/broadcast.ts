@@ -1,12 +1,20 @@
 import { Elysia } from 'elysia'
 import type { SseOptions } from '../src/sse'
-import { ConnectionRegistry } from '../src/connections'
-import { Hub, subscriptionStream, type HubOptions, type PublishEvents, type SubscriptionOptions } from '../src/hub'
-import { helpersDerive, streamContext, type HandlerContext } from './stream-context'
+import { shareConnectionCounts, type ConnectionRegistry } from '../src/connections'
+import { Hub, memory, subscriptionStream, type EventChecker, type HubOptions, type PublishEvents, type SubscriptionOptions } from '../src/hub'
+import { EventRegistry, type EventCodec } from '../src/events'
+import { helpersDerive, streamContext, type HelperContext } from './stream-context'
+import { registryOf, seedOf } from './app-state'
 import type { SseResponse } from './sse'
 
 /** Options of the broadcast plugin. */
-export interface BroadcastOptions<Events extends PublishEvents = PublishEvents> extends HubOptions<Events> {
+export interface BroadcastOptions<Events extends PublishEvents = PublishEvents> extends Omit<HubOptions<Events>, 'registry'> {
+	/**
+	 * The typed event registry (`events({...})`) publish checks data against and
+	 * encodes it by; one made by `sluice/client`'s events() (shared with a
+	 * browser page) is given the server's checkers.
+	 */
+	registry?: (EventChecker | EventCodec<any>) & { readonly Events?: Events }
 	/** Defaults of every subscription's SSE response (heartbeats, retry hint, headers). */
 	sse?: Omit<SseOptions, 'exposeErrors'>
 }
@@ -19,37 +27,93 @@ export type SubscribeFunction = <Events extends Record<string, unknown> = Record
 
 /**
  * Adds `broadcast` (publish to topics, live counts) and `subscribe(topic)` (an
- * SSE response fed by a topic: history, then live frames) to the context.
+ * SSE response fed by a topic: history, then live frames) to the context. The
+ * subscriptions are counted, limited and drained by the app's connection
+ * manager, if it has one.
  *
  * @example
  * app.use(broadcastPlugin())
  *   .get('/room', ({ subscribe }) => subscribe('room', { last: 10 }))
  *   .post('/room', ({ broadcast, body }) => broadcast.publish('room', 'message', body))
  */
-export const broadcastPlugin = <Events extends PublishEvents = PublishEvents>(
-	options: BroadcastOptions<Events> = {},
-	registry: ConnectionRegistry = new ConnectionRegistry()
-) => {
-	const { hub, subscribe } = broadcastFor(options, registry)
-	const helpers = helpersDerive((context) => ({ subscribe: subscribe(context) }))
-	return hubPlugin(hub, options).onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
+export const broadcastPlugin = <Events extends PublishEvents = PublishEvents>(options: BroadcastOptions<Events> = {}) => {
+	const broadcast = broadcastFor(options)
+	const helpers = helpersDerive((context) => ({ subscribe: broadcast.subscribe(context) }))
+	return hubPlugin(broadcast, options).onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
 }
 
-/** `broadcast` on the context, and the hub closed when the app stops. */
-export const hubPlugin = <Events extends PublishEvents>(hub: Hub<Events>, seed: unknown) =>
-	new Elysia({ name: 'sluice/broadcast', seed })
+/** `broadcast` on the context, its transport carrying the app's connection counts, and the hub closed when the app stops. */
+export const hubPlugin = <Events extends PublishEvents>({ hub, shareCounts }: Broadcast<Events>, options: object) =>
+	new Elysia({ name: 'sluice/broadcast', seed: seedOf(options) })
 		.decorate('broadcast', hub)
+		.onStart((app) => shareCounts(registryOf(app)))
 		.onStop(() => hub.close())
 
-/** The hub, and what makes a request's subscribe() (used by broadcastPlugin and streaming()). */
-export function broadcastFor<Events extends PublishEvents>(options: BroadcastOptions<Events>, registry: ConnectionRegistry) {
-	const { sse: sseDefaults = {}, ...hubOptions } = options
-	const hub = new Hub<Events>(hubOptions)
+/**
+ * The hub, what makes a request's subscribe() (used by broadcastPlugin and
+ * streaming()), and how the hub's transport learns the app's connection
+ * registry, so that a transport spanning processes can sum its counts.
+ */
+export function broadcastFor<Events extends PublishEvents>(options: BroadcastOptions<Events>): Broadcast<Events> {
+	const { sse: sseDefaults = {}, transport = memory(), registry: events, ...hubOptions } = options
+	const registry = laterRegistry()
+	const hub = new Hub<Events>({ ...hubOptions, registry: checkerOf(events), transport: shareConnectionCounts(transport, registry) })
 	const subscribe =
-		(context: HandlerContext): SubscribeFunction =>
+		(context: HelperContext): SubscribeFunction =>
 			((topic, subscription = {}) => {
-				const ctx = streamContext(context, registry, 'sse', [topic])
-				return ctx.admit() ?? subscriptionStream(ctx, hub, topic, { ...sseDefaults, ...subscription }).response
+				const ctx = streamContext(context, context.registry, 'sse', [topic])
+				// The app's one hub: another broadcastPlugin of the app may have made it.
+				const appHub = context.hub ?? hub
+				return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, { ...sseDefaults, ...subscription }).response
 			}) as SubscribeFunction
-	return { hub, subscribe }
+	return { hub, subscribe, shareCounts: registry.attach }
+}
+
+/** The app's hub, what makes a request's subscribe(), and how the hub's transport learns the app's registry. */
+interface Broadcast<Events extends PublishEvents> {
+	hub: Hub<Events>
+	subscribe: (context: HelperContext) => SubscribeFunction
+	shareCounts: (registry: ConnectionRegistry) => void
+}
+
+/** A registry that checks: a client's (schemas only) gets the server's compiled checkers. */
+const checkerOf = (registry: EventChecker | EventCodec<any> | undefined): EventChecker | undefined =>
+	registry && !('check' in registry) ? new EventRegistry(registry.schemas) : registry
+
+// shareConnectionCounts listens with a function that reads no arguments.
+type Listener = (...args: any[]) => void
+
+/** A registry known only once the app starts: the hub's transport is wrapped before that. */
+function laterRegistry() {
+	let target: ConnectionRegistry | undefined
+	const opens = new Set<Listener>()
+	const closes = new Set<Listener>()
+	let offs: (() => void)[] = []
+	const wire = () => {
+		for (const off of offs) off()
+		offs = []
+		if (!target) return
+		for (const listener of opens) offs.push(target.onOpen(listener))
+		for (const listener of closes) offs.push(target.onClose(listener))
+	}
+	const listen = (set: Set<Listener>) => (listener: Listener) => {
+		set.add(listener)
+		wire()
+		return () => {
+			set.delete(listener)
+			wire()
+		}
+	}
+	return {
+		counts: () => target?.counts() ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} },
+		onOpen: listen(opens),
+		onClose: listen(closes),
+		attach(registry: ConnectionRegistry): void {
+			if (registry === target) return
+			target = registry
+			wire()
+			// Its streams so far count too.
+			for (const listener of opens) listener()
+		}
+	}
 }

@@ -2,11 +2,15 @@ import { Elysia, type AnyElysia, type Context } from 'elysia'
 import {
 	ConnectionRegistry,
 	PROMETHEUS_CONTENT_TYPE,
+	clusterConnectionCounts,
 	watchCounts,
+	type ConnectionCounts,
 	type ConnectionRegistryOptions,
 	type DrainOptions
 } from '../src/connections'
+import type { Hub } from '../src/hub'
 import { streamContext } from './stream-context'
+import { hubOf, registryOf, seedOf } from './app-state'
 
 /**
  * Who may read the connection routes: true lets the request through, false
@@ -48,21 +52,32 @@ export interface ConnectionsOptions extends ConnectionRegistryOptions {
 /**
  * The connection manager: `connections` on the context (live counts, list,
  * get, close, open/close listeners, metrics), limits on open streams, a drain
- * on `app.stop()` that does not wait forever, and optional guarded routes.
+ * on `app.stop()` that does not wait forever, and optional guarded routes. It
+ * counts the streams of every Sluice plugin of the app, in whatever order they
+ * are used (one registry per app: the first connection manager's options apply).
+ * `clusterConnections()` sums the counts over every process of broadcast's
+ * transport (this process's alone without broadcast, or with `memory()`).
  *
  * @example
  * app.use(connectionsPlugin({ maxStreams: 10_000, maxPerAddress: 20,
  *   trustProxy: ['127.0.0.1'],
  *   routes: { guard: ({ request }) => hasAdminToken(request), snapshot: '/connections' } }))
  */
-export const connectionsPlugin = (
-	options: ConnectionsOptions = {},
-	registry: ConnectionRegistry = new ConnectionRegistry(options)
-) => {
+export const connectionsPlugin = (options: ConnectionsOptions = {}) => {
 	const { drain = {}, routes } = options
-	const plugin = new Elysia({ name: 'sluice/connections', seed: options })
-		.decorate('connections', registry)
+	const own = new ConnectionRegistry(options)
+	// The app's registry and hub, once it starts: this one's, unless another plugin of the app came first.
+	let registry = own
+	let hub: Hub | undefined
+	const clusterConnections = (): Promise<ConnectionCounts> =>
+		hub ? clusterConnectionCounts(hub.transport) : Promise.resolve(registry.counts())
+	const plugin = new Elysia({ name: 'sluice/connections', seed: seedOf(options) })
+		.decorate('connections', own)
+		/** Connection counts summed over every process of the broadcast transport. */
+		.decorate('clusterConnections', clusterConnections)
 		.onStart((app) => {
+			registry = registryOf(app)
+			hub = hubOf(app)
 			registry.reopen()
 			if (drain !== false) drainOnStop(app, registry, drain)
 		})

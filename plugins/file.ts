@@ -1,7 +1,6 @@
 import { OptionError } from '../src/errors'
 import { serveFile, type FileOptions } from '../src/file'
-import { ConnectionRegistry } from '../src/connections'
-import { helpersPlugin, streamContext, type HandlerContext } from './stream-context'
+import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the file plugin: defaults for every file() call (`root` most of all). */
 export interface FilePluginOptions extends Partial<FileOptions> {}
@@ -18,20 +17,17 @@ export type FileFunction = (name: string, options?: Partial<FileOptions>) => Pro
  * app.use(filePlugin({ root: './uploads' }))
  *   .get('/download/:filename', ({ file, params }) => file(params.filename, { download: true }))
  */
-export const filePlugin = (
-	defaults: FilePluginOptions = {},
-	registry: ConnectionRegistry = new ConnectionRegistry()
-) => {
-	const file = fileFor(defaults, registry)
+export const filePlugin = (defaults: FilePluginOptions = {}) => {
+	const file = fileFor(defaults)
 	return helpersPlugin('sluice/file', defaults, (context) => ({ file: file(context) }))
 }
 
 /** Makes a request's file() (used by filePlugin and streaming()). */
 export const fileFor =
-	(defaults: FilePluginOptions, registry: ConnectionRegistry) =>
-	(context: HandlerContext): FileFunction =>
+	(defaults: FilePluginOptions) =>
+	(context: HelperContext): FileFunction =>
 	(name, options) => {
 		const merged = { ...defaults, ...options }
 		if (!merged.root) throw new OptionError('file(): a root folder is required ({ root })')
-		return serveFile(streamContext(context, registry, 'file'), name, merged as FileOptions)
+		return serveFile(streamContext(context, context.registry, 'file'), name, merged as FileOptions)
 	}

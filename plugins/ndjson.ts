@@ -8,8 +8,7 @@ import {
 	type RecordOf
 } from '../src/ndjson'
 import type { Source } from '../src/stream'
-import { ConnectionRegistry } from '../src/connections'
-import { helpersPlugin, streamContext, type HandlerContext } from './stream-context'
+import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the ndjson plugin: defaults for every ndjson() response and ndjsonBody() read. */
 export interface NdjsonPluginOptions extends NdjsonOptions {
@@ -42,11 +41,8 @@ export type NdjsonBodyFunction = <S extends TSchema | undefined = undefined>(
  * app.use(ndjsonPlugin()).post('/double', ({ ndjson, ndjsonBody }) =>
  *   ndjson(async function* () { for await (const n of ndjsonBody(t.Number())) yield n * 2 }))
  */
-export const ndjsonPlugin = (
-	defaults: NdjsonPluginOptions = {},
-	registry: ConnectionRegistry = new ConnectionRegistry()
-) => {
-	const make = ndjsonFor(defaults, registry)
+export const ndjsonPlugin = (defaults: NdjsonPluginOptions = {}) => {
+	const make = ndjsonFor(defaults)
 	return helpersPlugin('sluice/ndjson', defaults, (context) => ({
 		ndjson: make.ndjson(context),
 		ndjsonBody: make.ndjsonBody(context)
@@ -54,16 +50,16 @@ export const ndjsonPlugin = (
 }
 
 /** Makes a request's ndjson() and ndjsonBody() (used by ndjsonPlugin and streaming()). */
-export function ndjsonFor(defaults: NdjsonPluginOptions, registry: ConnectionRegistry) {
+export function ndjsonFor(defaults: NdjsonPluginOptions) {
 	const { maxLineBytes, ...streamDefaults } = defaults
 	return {
-		ndjson: (context: HandlerContext): NdjsonFunction =>
+		ndjson: (context: HelperContext): NdjsonFunction =>
 			((source, options) => {
-				const ctx = streamContext(context, registry, 'ndjson')
+				const ctx = streamContext(context, context.registry, 'ndjson')
 				// A connection limit reached: its 503/429 instead of a stream.
 				return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
 			}) as NdjsonFunction,
-		ndjsonBody: ({ request }: HandlerContext): NdjsonBodyFunction =>
+		ndjsonBody: ({ request }: HelperContext): NdjsonBodyFunction =>
 			((schema, options) => readNdjsonRequest(request, { maxLineBytes, ...options, schema })) as NdjsonBodyFunction
 	}
 }

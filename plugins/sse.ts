@@ -1,8 +1,7 @@
 import { sseStream, type SseCallback, type SseItem, type SseOptions } from '../src/sse'
 import type { Source } from '../src/stream'
 import type { ControlItem, EventItem, EventMessage, EventRegistry, EventSchemas, EventTypes } from '../src/events'
-import { ConnectionRegistry } from '../src/connections'
-import { helpersPlugin, streamContext, type HandlerContext } from './stream-context'
+import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the sse plugin: defaults for every sse() response. */
 export interface SsePluginOptions extends SseOptions {}
@@ -38,26 +37,24 @@ export interface SseFunction {
 
 /**
  * Adds `sse()` to the handler context: Server-Sent Events from a generator, an
- * iterable or a callback, on Bun's native streaming.
+ * iterable or a callback, on Bun's native streaming. Its streams are counted,
+ * limited and drained by the app's connection manager, if it has one.
  *
  * @example
- * app.use(sse()).get('/events', ({ sse }) => sse(async function* (s) {
+ * app.use(ssePlugin()).get('/events', ({ sse }) => sse(async function* (s) {
  *   for (let n = 0; ; n++) { yield { id: n, data: { n } }; await s.sleep(1000) }
  * }))
  */
-export const ssePlugin = (
-	defaults: SsePluginOptions = {},
-	registry: ConnectionRegistry = new ConnectionRegistry()
-) => {
-	const sse = sseFor(defaults, registry)
+export const ssePlugin = (defaults: SsePluginOptions = {}) => {
+	const sse = sseFor(defaults)
 	return helpersPlugin('sluice/sse', defaults, (context) => ({ sse: sse(context) }))
 }
 
 /** Makes a request's sse() (used by ssePlugin and streaming()). */
 export const sseFor =
-	(defaults: SsePluginOptions, registry: ConnectionRegistry) =>
-	(context: HandlerContext): SseFunction =>
+	(defaults: SsePluginOptions) =>
+	(context: HelperContext): SseFunction =>
 		((source: Source<SseItem> | SseCallback<Record<string, unknown>>, options?: SseOptions) => {
-			const ctx = streamContext(context, registry, 'sse')
+			const ctx = streamContext(context, context.registry, 'sse')
 			return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...options }).response
 		}) as SseFunction

@@ -1,7 +1,9 @@
 import type { Server } from 'bun'
-import { refusalResponse, type ConnectionRegistry, type LiveStream, type StreamKind } from '../src/connections'
+import { ConnectionRegistry, refusalResponse, type LiveStream, type StreamKind } from '../src/connections'
+import type { Hub } from '../src/hub'
 import { Elysia, type AnyElysia } from 'elysia'
 import { rememberApp, reportStreamError } from './app-errors'
+import { hubOf, registryOf, seedOf } from './app-state'
 
 /** The parts of Elysia's handler context a stream needs. */
 export interface HandlerContext {
@@ -19,39 +21,60 @@ interface DeriveInput {
 	set: unknown
 }
 
+/** What a helper of one request is made from: its context, and what the app's plugins share. */
+export interface HelperContext extends HandlerContext {
+	/** The app's one connection registry. */
+	registry: ConnectionRegistry
+	/** The app's one hub, if broadcast is used. */
+	hub?: Hub
+}
+
 /**
  * The global derive of a streaming plugin: `make` builds the request's helpers
- * (sse, ndjson, ...) from the few context fields they need. The server comes
- * from the app's start, not from the context: asking Elysia for `server` (or
- * `path`) costs every request of the app more than the rest of a plain route.
- * Named fields, not the whole context: Elysia infers what each route parses
- * from what hooks touch, and a hook that takes it all would parse every body.
+ * (sse, ndjson, ...) from the few context fields they need. The server, the
+ * connection registry and the hub come from the app's start, not from the
+ * context: asking Elysia for `server` (or `path`) costs every request of the
+ * app more than the rest of a plain route. Named fields, not the whole
+ * context: Elysia infers what each route parses from what hooks touch, and a
+ * hook that takes it all would parse every body.
  *
  * @example
- * const sse = sseFor(defaults, registry)
+ * const sse = sseFor(defaults)
  * const helpers = helpersDerive((context) => ({ sse: sse(context) }))
  * new Elysia().onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
  */
-export function helpersDerive<T>(make: (context: HandlerContext) => T) {
-	let started: Server<unknown> | null = null
+export function helpersDerive<T>(make: (context: HelperContext) => T) {
+	let server: Server<unknown> | null = null
+	// Until the app starts (a request through app.handle()), a registry of this plugin's own.
+	let registry: ConnectionRegistry | undefined
+	let hub: Hub | undefined
 	return {
-		/** Learns the app (for its error hooks) and its server. */
+		/** Learns the app (for its error hooks), its server, and what its plugins share. */
 		onStart(app: AnyElysia): void {
 			rememberApp(app)
-			started = (app.server as Server<unknown> | null) ?? null
+			server = (app.server as Server<unknown> | null) ?? null
+			registry = registryOf(app)
+			hub = hubOf(app)
 		},
-		derive: ({ request, route, set }: DeriveInput): T => make({ request, server: started, route, set })
+		derive: ({ request, route, set }: DeriveInput): T =>
+			make({ request, server, route, set, registry: (registry ??= new ConnectionRegistry()), hub })
 	}
 }
 
 /** A plugin named `name` that adds the helpers `make` builds for each request (see helpersDerive). */
-export function helpersPlugin<T extends Record<string, unknown>>(name: string, seed: unknown, make: (context: HandlerContext) => T) {
+export function helpersPlugin<T extends Record<string, unknown>>(
+	name: string,
+	options: object,
+	make: (context: HelperContext) => T
+) {
 	const helpers = helpersDerive(make)
-	return new Elysia({ name, seed }).onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
+	return new Elysia({ name, seed: seedOf(options) })
+		.onStart(helpers.onStart)
+		.derive({ as: 'global' }, helpers.derive)
 }
 
 /**
- * What every streaming helper (sse, ndjson, file) is given: the request, Bun's
+ * What every streaming helper (sse, ndjson, file, stream) is given: the request, Bun's
  * server, where mid-stream errors go, the admission check, and the
  * registration of the stream in the connection registry, in one place.
  *

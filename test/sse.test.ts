@@ -45,13 +45,16 @@ describe('sse()', () => {
 	})
 
 	test('a callback gets a handle: send, comment, lastEventId, close', async () => {
+		// What the producer saw is checked here, not inside it: an expect failing in a
+		// producer after its stream closed would go nowhere.
+		const sendsAfterClose: boolean[] = []
 		const { url } = start(
 			new Elysia().use(streaming()).get('/e', ({ sse }) =>
 				sse(async (s) => {
 					await s.comment('hello')
 					await s.send('resume', { from: s.lastEventId ?? null }, { id: 'a1' })
 					s.close()
-					expect(await s.send('late', 1)).toBe(false)
+					sendsAfterClose.push(await s.send('late', 1))
 				})
 			)
 		)
@@ -59,6 +62,8 @@ describe('sse()', () => {
 		expect(text).toBe(': \n\n: hello\n\nevent: resume\nid: a1\ndata: {"from":"41"}\n\n')
 		const viaQuery = await readEvents(await fetch(`${url}/e?lastEventId=7`))
 		expect(viaQuery[0]!.data).toBe('{"from":"7"}')
+		await until(() => sendsAfterClose.length === 2, 2000, 'both producers to end')
+		expect(sendsAfterClose).toEqual([false, false])
 	})
 
 	test('a callback may return a generator that uses the handle', async () => {

@@ -1,4 +1,5 @@
-import { memory, redis, type Transport } from 'sluice'
+import { memory, type Transport } from 'sluice'
+import { redis } from 'sluice/redis'
 
 /**
  * The broadcast transport the examples use: Redis when REDIS_URL is set (so

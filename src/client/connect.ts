@@ -1,4 +1,5 @@
-import type { EventMessage, EventRegistry, EventSchemas, EventTypes } from '../events'
+import type { EventMessage, EventSchemas, EventTypes } from '../events/types'
+import type { EventCodec } from '../events/codec'
 import { abortableSleep } from '../stream/sleep'
 import { decoderFor, SKIP, type Decoder } from './decode'
 import { SluiceError } from '../errors'
@@ -56,7 +57,7 @@ export class SseClient<Events = Record<string, string>> implements AsyncIterable
 
 	constructor(
 		readonly url: string | URL,
-		private readonly options: ConnectOptions & { events?: EventRegistry<any> } = {}
+		private readonly options: ConnectOptions & { events?: EventCodec<any> } = {}
 	) {
 		this.#state = { lastEventId: options.lastEventId }
 		this.#decode = decoderFor(options.events, options.validate)
@@ -173,9 +174,9 @@ export class SseClient<Events = Record<string, string>> implements AsyncIterable
  */
 export function connect<S extends EventSchemas>(
 	url: string | URL,
-	options: ConnectOptions & { events: EventRegistry<S> }
+	options: ConnectOptions & { events: EventCodec<S> }
 ): SseClient<EventTypes<S>>
 export function connect(url: string | URL, options?: ConnectOptions): SseClient<Record<string, string>>
-export function connect(url: string | URL, options: ConnectOptions & { events?: EventRegistry<any> } = {}) {
+export function connect(url: string | URL, options: ConnectOptions & { events?: EventCodec<any> } = {}) {
 	return new SseClient(url, options)
 }

@@ -1,5 +1,5 @@
 import type { EventSourceMessage } from 'eventsource-parser'
-import type { EventRegistry } from '../events'
+import type { EventCodec } from '../events/codec'
 import { SseClientError } from './errors'
 
 /** A message to skip: an event the registry does not know. */
@@ -12,12 +12,16 @@ export type Decoder = (message: EventSourceMessage) => { event: string; data: un
  * The decoder of a reader. With a registry, each event's data is decoded as
  * the server encoded it (raw text for string-only schemas, JSON otherwise) and
  * events it does not know are skipped. Without one, data is the raw text.
- * With `validate`, decoded data is also checked against the schema (this
- * compiles checkers, which needs eval: not under a strict CSP).
+ * With `validate`, decoded data is also checked against the schema: the
+ * registry must be one that checks (`events()` of `sluice` or
+ * `sluice/client/validate`; it compiles checkers, which needs eval).
  * An unregistered `event: error` (what a Sluice server sends when its producer
  * fails) is thrown as an SseClientError.
  */
-export function decoderFor(events?: EventRegistry<any>, validate = false): Decoder {
+export function decoderFor(events?: EventCodec<any>, validate = false): Decoder {
+	const checker = events as (EventCodec<any> & { check?(event: string, data: unknown): void }) | undefined
+	if (validate && checker && typeof checker.check !== 'function')
+		throw new TypeError("validate: true needs a registry that checks: make it with events() from 'sluice/client/validate'")
 	return (message) => {
 		const event = message.event ?? 'message'
 		const id = message.id
@@ -30,7 +34,7 @@ export function decoderFor(events?: EventRegistry<any>, validate = false): Decod
 			}
 			if (validate) {
 				try {
-					events.check(event, data)
+					checker!.check!(event, data)
 				} catch (error) {
 					throw new SseClientError('decode', (error as Error).message)
 				}

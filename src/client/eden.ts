@@ -1,4 +1,4 @@
-import type { EventRegistry } from '../events'
+import type { EventCodec } from '../events/codec'
 import { decoderFor, SKIP, type Decoder } from './decode'
 import { readFrames } from './frames'
 
@@ -17,7 +17,7 @@ const isEventStream = (response: Response) =>
 /** Options of edenSse(). */
 export interface EdenSseOptions {
 	/** The server's event registry: data is decoded as it was sent. Without it, data is the raw text. */
-	events?: EventRegistry<any>
+	events?: EventCodec<any>
 	/** Check each decoded value against the registry (see ConnectOptions.validate). @default false */
 	validate?: boolean
 	/** The fetch under it. @default globalThis.fetch */

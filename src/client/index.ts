@@ -1,8 +1,10 @@
+// sluice/client: the public API of the client, as docs/api.md lists it.
 export { SluiceError, OptionError } from '../errors'
 export { connect, SseClient, type ConnectOptions } from './connect'
-export { edenSse, readEvents, type EdenSseOptions } from './eden'
+export { edenSse, type EdenSseOptions } from './eden'
 export { SseClientError, type SseClientErrorKind } from './errors'
-export { readFrames, type StreamState } from './frames'
-export { decoderFor, type Decoder } from './decode'
-export { events, EventRegistry, EventDataError, type EventsOf, type EventMessage, type EventSchemas, type EventTypes } from '../events'
+// The registry's schemas without its compiler: the client decodes; checking stays on the
+// server (a client that validates takes its registry from sluice/client/validate).
+export { events, EventCodec, type EventsOf } from '../events/codec'
+export type { EventMessage, EventSchemas, EventTypes } from '../events/types'
 export { readNdjsonRecords, fetchNdjson, edenNdjson, NdjsonStreamError, type ReadNdjsonOptions } from './ndjson'

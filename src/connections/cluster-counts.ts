@@ -14,7 +14,7 @@ const TOPIC = 'connections:topic:'
  * connection manager's counts can then be summed over the cluster. Addresses
  * are not shared. Changes are written at most once per tick.
  */
-export function shareConnectionCounts(transport: Transport, registry: ConnectionRegistry): Transport {
+export function shareConnectionCounts(transport: Transport, registry: Pick<ConnectionRegistry, 'counts' | 'onOpen' | 'onClose'>): Transport {
 	let hubCounts: Record<string, number> = {}
 	let scheduled = false
 	const write = () => {

@@ -1,7 +1,7 @@
 import type { CloseReason } from '../stream'
 import type { Refusal } from './limits'
 import { formatMetrics, type MetricFamily } from './metrics'
-import type { StreamKind } from './registry'
+import { STREAM_KINDS as KINDS, type StreamKind } from './types'
 import type { Tally } from './tally'
 
 /** What the registry knows, for its metrics. */
@@ -16,7 +16,6 @@ export interface RegistryStats {
 	sent(what: 'events' | 'bytes', kind: StreamKind): number
 }
 
-const KINDS: StreamKind[] = ['sse', 'ndjson', 'file']
 const REFUSALS: Refusal['reason'][] = ['max-streams', 'max-per-address', 'draining']
 
 /** The registry's metric families, as Prometheus text. Every label set is bounded (kinds, reasons, route patterns). */

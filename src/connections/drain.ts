@@ -1,5 +1,5 @@
 import { encodeSse } from '../sse/encode'
-import type { ConnectionInfo, LiveStream, StreamKind } from './registry'
+import type { ConnectionInfo, LiveStream, StreamKind } from './types'
 
 /** What a farewell frame may say. */
 export interface FarewellContext {

@@ -1,44 +1,12 @@
-import type { CloseListener as StreamCloseListener, CloseReason } from '../stream'
+import type { CloseReason } from '../stream'
 import { checkAdmission, resolveLimits, type ConnectionLimits, type Refusal, type ResolvedLimits } from './limits'
 import { clientAddressOf, type ClientAddressOptions } from './client-address'
 import { Tally } from './tally'
 import { drainStreams, farewellResponseBody, type DrainOptions, type DrainResult, type Farewells } from './drain'
 import { connectionMetrics } from './connection-metrics'
+import type { ConnectionInfo, LiveStream, StreamKind } from './types'
 
-/** What kind of helper opened a stream. */
-export type StreamKind = 'sse' | 'ndjson' | 'file'
-
-/**
- * What the registry needs of a live stream: a ResponseStream, or anything else
- * that sends a response and knows when it ends (a zero-copy file download).
- * Ids come from newStreamId() so they never collide.
- */
-export interface LiveStream {
-	readonly id: number
-	readonly startedAt: number
-	readonly bytesSent: number
-	readonly eventsSent: number
-	readonly lastEventId: string | undefined
-	readonly closed: boolean
-	/** Bytes written that the client has not taken yet (streams written from JavaScript). */
-	readonly unsentBytes?: number
-	onClose(listener: StreamCloseListener): () => void
-	close(reason?: CloseReason): void
-	/** Writes a last frame on drain; a stream without it (a zero-copy download) gets none. */
-	write?(chunk: string | Uint8Array, events?: number): boolean
-}
-
-/** What is known about a stream when it opens. */
-export interface ConnectionInfo {
-	kind: StreamKind
-	/** The route path (e.g. `/chat/:username`). */
-	route: string
-	/** Broadcast topics it is subscribed to. */
-	topics: string[]
-	/** The client's IP address, when the server knows it. */
-	address?: string
-	userAgent?: string
-}
+export type { ConnectionInfo, LiveStream, StreamKind }
 
 /** A live stream, as the registry reports it. */
 export interface Connection extends ConnectionInfo {

@@ -1,4 +1,5 @@
 export { EventRegistry, events, type EventsOf } from './registry'
+export { EventCodec } from './codec'
 export { EventDataError } from './error'
 export { isTextSchema } from './wire'
 export type { EventSchemas, EventTypes, EventMessage, EventItem, ControlItem } from './types'

@@ -5,7 +5,7 @@ import type { SseEvent } from '../sse/event'
 import { OptionError, SluiceError } from '../errors'
 import { EventDataError } from './error'
 import type { EventSchemas, EventTypes } from './types'
-import { isTextSchema, nonJsonPart } from './wire'
+import { EventCodec } from './codec'
 
 const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value))
 
@@ -15,38 +15,12 @@ const clone = <T>(value: T): T => JSON.parse(JSON.stringify(value))
  * checkers (an EventDataError, nothing sent), and tells clients how each
  * event's data travels: raw text when the schema accepts strings only, JSON
  * otherwise (strings included), so a reader decodes exactly what was sent.
+ * (A client that only reads needs the schemas alone: EventCodec, from
+ * `sluice/client`, without the compiler.)
  */
-export class EventRegistry<S extends EventSchemas = EventSchemas> {
-	/** Type-only: event name -> data type. */
-	declare readonly Events: EventTypes<S>
-	readonly names: readonly (keyof S & string)[]
-	#text = new Map<string, boolean>()
-	// Compiled on first check, so a browser client that only decodes never compiles (no eval under a CSP).
+export class EventRegistry<S extends EventSchemas = EventSchemas> extends EventCodec<S> {
+	// Compiled on first check, so a registry that only decodes never compiles (no eval under a CSP).
 	#checkers = new Map<string, TypeCheck<TSchema>>()
-
-	constructor(readonly schemas: S) {
-		this.names = Object.keys(schemas)
-		for (const name of this.names) {
-			if (/[\r\n\0]/.test(name) || name === '')
-				throw new OptionError(`sse event name ${JSON.stringify(name)}: must be non-empty, without CR, LF or NUL`)
-			const bad = nonJsonPart(schemas[name]!)
-			if (bad)
-				throw new OptionError(
-					`sse event "${name}": the schema at ${bad} cannot travel as JSON; use a JSON type (e.g. t.String({ format: 'date-time' }) for a date)`
-				)
-			this.#text.set(name, isTextSchema(schemas[name]!))
-		}
-	}
-
-	/** Whether `event` is registered. */
-	has(event: string): event is keyof S & string {
-		return this.#text.has(event)
-	}
-
-	/** Whether `event`'s data is sent as raw text (its schema accepts strings only). */
-	isText(event: keyof S & string): boolean {
-		return this.#text.get(event) ?? false
-	}
 
 	/**
 	 * Throws an EventDataError naming the event and the first failing path when
@@ -71,7 +45,7 @@ export class EventRegistry<S extends EventSchemas = EventSchemas> {
 	wire(event: string, data: unknown): string | undefined {
 		this.check(event, data)
 		if (data === undefined) return undefined
-		return this.#text.get(event) ? (data as string) : JSON.stringify(data)
+		return this.text.get(event) ? (data as string) : JSON.stringify(data)
 	}
 
 	/** Checks and encodes one event as an SSE frame (for broadcast: encode once, write many). */
@@ -83,23 +57,9 @@ export class EventRegistry<S extends EventSchemas = EventSchemas> {
 		return encodeSse({ ...options, event, data: this.wire(event, data) })
 	}
 
-	/**
-	 * The value of a received `data:` text, for a client: the text itself for a
-	 * text event, parsed JSON for any other ('' means no data: undefined).
-	 */
-	decode<K extends keyof S & string>(event: K, text: string): EventTypes<S>[K] {
-		if (this.#text.get(event)) return text as EventTypes<S>[K]
-		return (text === '' ? undefined : JSON.parse(text)) as EventTypes<S>[K]
-	}
-
 	/** A registry of some of these events, e.g. to limit one route to them. */
 	pick<K extends keyof S & string>(...names: K[]): EventRegistry<Pick<S, K>> {
-		const picked = {} as Pick<S, K>
-		for (const name of names) {
-			if (!this.has(name)) throw new SluiceError('EVENT_UNKNOWN', `sse event "${name}" is not registered`)
-			picked[name] = this.schemas[name]
-		}
-		return new EventRegistry(picked)
+		return new EventRegistry(this.picked(names))
 	}
 
 	/**
@@ -110,7 +70,7 @@ export class EventRegistry<S extends EventSchemas = EventSchemas> {
 		const oneOf = this.names.map((name) => ({
 			type: 'object',
 			title: name,
-			description: this.#text.get(name)
+			description: this.text.get(name)
 				? `event: ${name}, data sent as raw text`
 				: `event: ${name}, data sent as JSON`,
 			required: ['event', 'data'],
@@ -146,5 +106,4 @@ export class EventRegistry<S extends EventSchemas = EventSchemas> {
  */
 export const events = <S extends EventSchemas>(schemas: S): EventRegistry<S> => new EventRegistry(schemas)
 
-/** Event name -> data type of a registry. */
-export type EventsOf<R> = R extends EventRegistry<infer S> ? EventTypes<S> : never
+export type { EventsOf } from './codec'

@@ -11,3 +11,11 @@ export { pump, type Source, type PumpOptions } from './pump'
 export { streamingHeaders } from './headers'
 export { abortableSleep } from './sleep'
 export { isSource, type StreamContext } from './context'
+export {
+	bodyStream,
+	TEXT_CONTENT_TYPE,
+	type Chunk,
+	type BodyStreamHandle,
+	type BodyStreamCallback,
+	type BodyStreamOptions
+} from './body'

@@ -15,14 +15,15 @@ const isAsync = <T>(source: Source<T>): source is AsyncIterable<T> =>
 /**
  * Drives `source` into `stream`, encoding each item with `encode`. Items that
  * arrive in one burst are joined into one write; an item that arrives after a
- * pause is written at once. Waits while the client is behind. Stops the source
+ * pause is written at once. Bytes (an item encoded to a Uint8Array) are written
+ * as they are, after what was joined before them. Waits while the client is behind. Stops the source
  * (its `finally` runs) when the stream closes. Resolves when the source is done
  * or the stream closed; rejects with what the source or `encode` threw.
  */
 export async function pump<T>(
 	stream: ResponseStream,
 	source: Source<T>,
-	encode: (item: T) => string,
+	encode: (item: T) => string | Uint8Array,
 	{ batchChars = 65_536 }: PumpOptions = {}
 ): Promise<void> {
 	let batch = ''
@@ -40,7 +41,12 @@ export async function pump<T>(
 		return ok
 	}
 	const add = (item: T) => {
-		batch += encode(item)
+		const chunk = encode(item)
+		if (typeof chunk !== 'string') {
+			if (batch) flush()
+			return stream.write(chunk, 1)
+		}
+		batch += chunk
 		count++
 		if (batch.length >= batchChars) return flush()
 		if (!flushScheduled) {

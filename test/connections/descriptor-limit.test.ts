@@ -1,7 +1,8 @@
 // At the process's descriptor limit every client must get an answer: streams
 // past the default limit are refused with 503, none hangs at accept.
 import { afterEach, describe, expect, test } from 'bun:test'
-import { descriptorLimit, streamLimitFor, resolveLimits } from '../../plugins'
+import { descriptorLimit, streamLimitFor } from '../../src/connections/descriptor-limit'
+import { resolveLimits } from '../../src/connections/limits'
 import { RawClient } from '../support/raw-http'
 import { until } from '../support/server'
 

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { streaming, sseStream, type CloseReason, type Connection } from '../../plugins'
+import { streaming, type CloseReason, type Connection } from '../../plugins'; import { sseStream } from '../../src/sse'
 import { streamContext } from '../../plugins/stream-context'
 import { listen, until, type TestServer } from '../support/server'
 import { RawClient } from '../support/raw-http'

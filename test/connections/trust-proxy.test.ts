@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, spyOn, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { streaming, clientAddressOf, proxyMatcher, type ConnectionsOptions } from '../../plugins'
+import { streaming, type ConnectionsOptions } from '../../plugins'
+import { clientAddressOf, proxyMatcher } from '../../src/connections/client-address'
 import { listen, until, type TestServer } from '../support/server'
 import { RawClient } from '../support/raw-http'
 

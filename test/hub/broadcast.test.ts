@@ -2,7 +2,7 @@
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { EventSource } from 'eventsource'
-import { streaming, HubEvents } from '../../plugins'
+import { streaming } from '../../plugins'; import { HubEvents } from '../../src/hub'
 import { listen, until } from '../support/server'
 import { RawClient } from '../support/raw-http'
 import { idsOf, parseEvents } from './sse-events'

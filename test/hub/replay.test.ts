@@ -1,7 +1,7 @@
 // Reconnecting with Last-Event-ID while publishing goes on: every missed frame once, in order, then live.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { streaming, MemoryTransport, type Transport } from '../../plugins'
+import { streaming } from '../../plugins'; import { MemoryTransport, type Transport } from '../../src/hub'
 import { listen } from '../support/server'
 import { RawClient } from '../support/raw-http'
 import { idsOf } from './sse-events'

@@ -1,7 +1,7 @@
 // A client that stops reading: bounded server memory, no delay for the others, told why.
 import { afterAll, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { streaming, HubEvents } from '../../plugins'
+import { streaming } from '../../plugins'; import { HubEvents } from '../../src/hub'
 import { listen, until } from '../support/server'
 import { RawClient } from '../support/raw-http'
 import parsePrometheus from 'parse-prometheus-text-format'

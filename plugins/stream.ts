@@ -1,0 +1,34 @@
+import { bodyStream, type BodyStreamCallback, type BodyStreamOptions, type Chunk, type Source } from '../src/stream'
+import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
+
+/** Options of the stream plugin: defaults for every stream() response. */
+export interface StreamPluginOptions extends BodyStreamOptions {}
+
+/** stream() on the handler context. */
+export type StreamFunction = (source: Source<Chunk> | BodyStreamCallback, options?: BodyStreamOptions) => Response
+
+/**
+ * Adds `stream()` to the handler context: a response of text or bytes (CSV
+ * exports, logs, text/plain lines) from a generator, an iterable or a callback,
+ * on the same stream core as sse() and ndjson(): backpressure, cleanup within
+ * milliseconds of a disconnect, and counted (kind `stream`), limited and
+ * drained by the app's connection manager, if it has one.
+ *
+ * @example
+ * app.use(streamPlugin()).get('/export.csv', ({ stream }) =>
+ *   stream(async function* () { yield 'id,name\n'; for (const row of rows) yield `${row.id},${row.name}\n` },
+ *     { contentType: 'text/csv; charset=utf-8' }))
+ */
+export const streamPlugin = (defaults: StreamPluginOptions = {}) => {
+	const stream = streamFor(defaults)
+	return helpersPlugin('sluice/stream', defaults, (context) => ({ stream: stream(context) }))
+}
+
+/** Makes a request's stream() (used by streamPlugin and streaming()). */
+export const streamFor =
+	(defaults: StreamPluginOptions) =>
+	(context: HelperContext): StreamFunction =>
+	(source, options) => {
+		const ctx = streamContext(context, context.registry, 'stream')
+		return ctx.admit() ?? bodyStream(ctx, source, { ...defaults, ...options }).response
+	}
