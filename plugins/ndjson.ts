@@ -15,6 +15,8 @@ import { helpersPlugin, streamContext, type HandlerContext } from './stream-cont
 export interface NdjsonPluginOptions extends NdjsonOptions {
 	/** The longest request-body line ndjsonBody() accepts, in bytes; a longer one is a 413. @default 1048576 */
 	maxLineBytes?: number
+	/** Milliseconds a body read by ndjsonBody() may send nothing before it is a 408; 0: never. @default 30000 */
+	bodyTimeoutMs?: number
 }
 
 /**
@@ -55,7 +57,7 @@ export const ndjsonPlugin = (
 
 /** Makes a request's ndjson() and ndjsonBody() (used by ndjsonPlugin and streaming()). */
 export function ndjsonFor(defaults: NdjsonPluginOptions, registry: ConnectionRegistry) {
-	const { maxLineBytes, ...streamDefaults } = defaults
+	const { maxLineBytes, bodyTimeoutMs, ...streamDefaults } = defaults
 	return {
 		ndjson: (context: HandlerContext): NdjsonFunction =>
 			((source, options) => {
@@ -63,7 +65,8 @@ export function ndjsonFor(defaults: NdjsonPluginOptions, registry: ConnectionReg
 				// A connection limit reached: its 503/429 instead of a stream.
 				return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
 			}) as NdjsonFunction,
-		ndjsonBody: ({ request }: HandlerContext): NdjsonBodyFunction =>
-			((schema, options) => readNdjsonRequest(request, { maxLineBytes, ...options, schema })) as NdjsonBodyFunction
+		ndjsonBody: ({ request, server }: HandlerContext): NdjsonBodyFunction =>
+			((schema, options) =>
+				readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, ...options, schema, server })) as NdjsonBodyFunction
 	}
 }

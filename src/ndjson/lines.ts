@@ -9,6 +9,8 @@ export class LineTooLongError extends Error {
 	}
 }
 
+export { chunksOf } from '../stream/request-body'
+
 /** @internal bytes splitLines has copied, for tests (not exported from the package). */
 export const lineCopies = { bytes: 0 }
 
@@ -85,23 +87,4 @@ function trimCr(bytes: Uint8Array, max: number, line: number): Uint8Array {
 export function isBlank(bytes: Uint8Array): boolean {
 	for (let i = 0; i < bytes.byteLength; i++) if (bytes[i] !== 32 && bytes[i] !== 9) return false
 	return true
-}
-
-/** Iterates a ReadableStream's chunks, cancelling it when the iteration stops early. */
-export async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-	const reader = body.getReader()
-	let done = false
-	try {
-		for (;;) {
-			const r = await reader.read()
-			if (r.done) {
-				done = true
-				return
-			}
-			yield r.value
-		}
-	} finally {
-		if (!done) await reader.cancel().catch(() => {})
-		reader.releaseLock()
-	}
 }
