@@ -6,6 +6,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { streaming, saveUpload } from '../plugins'
+import { BodyTimeoutError, chunksOf } from '../src/stream/request-body'
 import { RawClient } from './support/raw-http'
 import { startEach, until } from './support/server'
 
@@ -150,4 +151,38 @@ describe('saveUpload(): a body that stops sending', () => {
 		expect([upload.client.status, lines.client.status]).toEqual([408, 408])
 		expect(await temps()).toEqual([])
 	}, 15_000)
+})
+
+describe('chunksOf(body, idleMs)', () => {
+	test('only time spent waiting on the sender counts: a consumer slower than the timeout never times the body out', async () => {
+		const body = new ReadableStream<Uint8Array>({
+			start(c) {
+				for (let i = 0; i < 4; i++) c.enqueue(new Uint8Array([i]))
+				c.close()
+			}
+		})
+		const got: number[] = []
+		for await (const chunk of chunksOf(body, 50)) {
+			got.push(chunk[0]!)
+			await Bun.sleep(120) // busy elsewhere (a slow client of the response)
+		}
+		expect(got).toEqual([0, 1, 2, 3])
+	})
+
+	test('a read that waits past the timeout throws BodyTimeoutError and cancels the body', async () => {
+		let cancelled: unknown
+		const body = new ReadableStream<Uint8Array>({
+			start: (c) => c.enqueue(new Uint8Array([1])),
+			cancel: (reason) => {
+				cancelled = reason
+			}
+		})
+		const got: number[] = []
+		const error = await (async () => {
+			for await (const chunk of chunksOf(body, 100)) got.push(chunk[0]!)
+		})().catch((e) => e)
+		expect(got).toEqual([1])
+		expect(error).toBeInstanceOf(BodyTimeoutError)
+		expect(cancelled).toBeInstanceOf(BodyTimeoutError)
+	})
 })
