@@ -2,7 +2,7 @@ import { link, rename, rm } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { TimeoutSetter } from '../stream'
 import { BODY_TIMEOUT_MS, BodyTimeoutError, chunksOf } from '../stream/request-body'
-import { idleTimeoutAfter } from '../stream/idle-timeout'
+import { idleTimeoutAfter, idleTimeoutForAbandoned } from '../stream/idle-timeout'
 import { nameSegments } from './resolve'
 import { cleanUploadsOnce, uploadTempName } from './upload-temp'
 
@@ -101,7 +101,7 @@ export async function saveUpload(
 	let kept = false
 	// A body given up on leaves its unread rest on the connection: let Bun drop it soon after the answer.
 	const abandon = (result: Failure) => {
-		server?.timeout(request, 1)
+		if (server) idleTimeoutForAbandoned(server, request, 1000)
 		return result
 	}
 	try {

@@ -31,7 +31,8 @@ export function idleTimeoutAfter(server: TimeoutSetter, request: Request, ms: nu
 /**
  * A body given up on (timed out, too long, refused) leaves its unread rest on
  * the connection: Bun drops the connection after `ms` more of silence (at
- * least a second), even under a stream, once the response is over or stalls.
+ * least a second, on its 4-second tick), under a stream too. Call it before
+ * the response ends: Bun ignores a timeout set after that.
  */
 export function idleTimeoutForAbandoned(server: TimeoutSetter, request: Request, ms: number): void {
 	server.timeout(request, Math.min(MAX_SECONDS, Math.max(1, Math.ceil(ms / 1000))))
