@@ -6,6 +6,7 @@ import { printTable, type Row } from './support/table'
 import { spawnServer } from './support/spawn-server'
 import { drainOnce } from './support/drain-client'
 import { record } from './support/ndjson-record'
+import { splitLines } from '../src/ndjson'
 
 const RECORDS = Number(process.env.RECORDS ?? 1_000_000)
 const RUNS = Number(process.env.RUNS ?? 5)
@@ -23,9 +24,59 @@ const only = process.env.ONLY?.split(',')
 let payload = 0
 for (let id = 0; id < RECORDS; id++) payload += JSON.stringify(record(id)).length + 1
 
+// Request bodies: one 1 MB line split into lines from chunks of several sizes, in this
+// process. The work should not grow with the number of chunks (it did: the unfinished line
+// was copied again for each chunk, ~20x the CPU of one chunk at 500-byte chunks).
+if (!only || only.includes('lines')) {
+	const LINE_RUNS = Number(process.env.LINE_RUNS ?? 50)
+	const line = new TextEncoder().encode(JSON.stringify('x'.repeat(1_000_000 - 2)) + '\n')
+	const chunksOf = (size: number) => {
+		const chunks: Uint8Array[] = []
+		for (let at = 0; at < line.byteLength; at += size) chunks.push(line.slice(at, at + size))
+		return chunks
+	}
+	async function* feed(chunks: Uint8Array[]) {
+		yield* chunks
+	}
+	const ways = {
+		// The floor: handing the chunks over, without looking at them.
+		'iterate only': async (chunks: Uint8Array[]) => {
+			for await (const _ of feed(chunks));
+		},
+		// How the line was joined before: the unfinished line copied again for each chunk.
+		'copy per chunk (before)': async (chunks: Uint8Array[]) => {
+			let carry = new Uint8Array(0)
+			for await (const chunk of feed(chunks)) {
+				const joined = new Uint8Array(carry.byteLength + chunk.byteLength)
+				joined.set(carry)
+				joined.set(chunk, carry.byteLength)
+				carry = joined
+			}
+		},
+		splitLines: async (chunks: Uint8Array[]) => {
+			for await (const _ of splitLines(feed(chunks), 2_000_000));
+		}
+	}
+	const sizes = [['one chunk', line.byteLength], ['64 KB chunks', 65_536], ['500-byte chunks', 500]] as const
+	const lineRows: Row[] = []
+	for (const [sizeName, size] of sizes) {
+		const chunks = chunksOf(size)
+		for (const [way, run] of Object.entries(ways)) {
+			await run(chunks) // warm-up
+			const cpu = process.cpuUsage()
+			for (let i = 0; i < LINE_RUNS; i++) await run(chunks)
+			const used = process.cpuUsage(cpu)
+			const ms = (used.user + used.system) / 1000 / LINE_RUNS
+			lineRows.push({ name: `${way}, ${sizeName}`, values: { chunks: String(chunks.length), 'CPU ms per 1 MB line': ms, 'MB per CPU s': line.byteLength / 1e3 / ms } })
+		}
+	}
+	printTable(`NDJSON request body: one 1 MB line, split from chunks of each size (mean of ${LINE_RUNS})`, lineRows, 'MB per CPU s', ['splitLines, one chunk', 'iterate only, 500-byte chunks', 'copy per chunk (before), 500-byte chunks'])
+}
+
 // All servers start first; each round then reads one stream from each in turn, so a
 // change in the machine's load (2 shared cores) weighs on every contender alike.
 const chosen = kinds.filter(([, k]) => !only || only.includes(k))
+if (chosen.length === 0) process.exit(0)
 const servers = await Promise.all(chosen.map(([, kind]) => spawnServer(`${import.meta.dir}/support/ndjson-servers.ts`, [kind, String(RECORDS)])))
 const results: { bytes: number; seconds: number; cpuMs: number }[][] = chosen.map(() => [])
 const cpuOf = async (port: number) => {

@@ -5,7 +5,7 @@
 import { Elysia } from 'elysia'
 import { mkdir } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { streaming, saveUpload } from 'sluice'
+import { streaming, saveUpload, cleanUploads } from 'sluice'
 import { adminToken } from './support/admin'
 
 const port = Number(process.env.PORT ?? 3000)
@@ -15,6 +15,8 @@ const maxBytes = Number(process.env.MAX_UPLOAD_BYTES ?? 100 * 1024 * 1024)
 const admin = adminToken()
 
 await mkdir(uploads, { recursive: true })
+// What uploads cut short by a crash (kill -9) left behind.
+await cleanUploads(uploads)
 const sample = Bun.file(`${uploads}/sample.txt`)
 if (!(await sample.exists())) await Bun.write(sample, 'Hello from Sluice!\n'.repeat(1000))
 
@@ -24,11 +26,11 @@ const app = new Elysia({ serve: { maxRequestBodySize: maxBytes + 1024 * 1024 } }
 	.get('/download/:filename', ({ file, params }) => file(params.filename, { download: true }))
 	.post(
 		'/upload/:filename',
-		async ({ request, params, query, status }) => {
+		async ({ request, params, query, status, server }) => {
 			const overwrite = query.overwrite === '1' || query.overwrite === 'true'
 			const refused = overwrite ? admin.refusal(request) : undefined
 			if (refused) return refused
-			const result = await saveUpload(request, params.filename, { root: uploads, maxBytes, overwrite })
+			const result = await saveUpload(request, params.filename, { root: uploads, server, maxBytes, overwrite })
 			const { status: code, ...body } = result
 			return status(code, body)
 		},

@@ -4,7 +4,7 @@
 //   client: bun run examples/typed-client.ts client http://localhost:3000
 import { Elysia, t } from 'elysia'
 import { treaty } from '@elysiajs/eden'
-import { streaming, events } from 'sluice'
+import { streaming, events, eventIdNumber } from 'sluice'
 import { connect, edenSse } from 'sluice/client'
 import { serveExample } from './support/serve'
 
@@ -22,7 +22,7 @@ export const app = new Elysia().use(streaming()).get(
 			async (s) => {
 				await s.send('status', 'starting')
 				// Resume after the last tick the client saw.
-				for (let n = Number(s.lastEventId ?? 0) + 1; ; n++) {
+				for (let n = (eventIdNumber(s.lastEventId) ?? 0) + 1; ; n++) {
 					await s.send('tick', { n, at: new Date().toISOString() }, { id: n })
 					if (n % 3 === 0) await s.send('note', '007')
 					await s.sleep(250)

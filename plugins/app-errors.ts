@@ -1,4 +1,5 @@
 import type { AnyElysia } from 'elysia'
+import { NdjsonBodyError } from '../src/ndjson'
 
 // Errors thrown after a handler returned its Response never reach Elysia's
 // onError. The root app is captured at start, keyed by its server, so a stream
@@ -10,16 +11,32 @@ export function rememberApp(app: AnyElysia): void {
 	if (app.server) apps.set(app.server, app)
 }
 
-/** Reports an error raised mid-stream to the app's error hooks; never throws. */
-export function reportStreamError(context: { server?: object | null; request?: Request }, error: unknown): void {
+/** What a report needs of the failed request's handler context. */
+interface FailedContext {
+	server?: object | null
+	request?: Request
+	/** The route as declared (`/sse/:room`), else the path is used. */
+	route?: string
+}
+
+/**
+ * Reports an error raised mid-stream to the app's error hooks, or, when the
+ * app has none, to console.error with the method and route: an error is never
+ * dropped unseen. A bad request body is the client's mistake, answered in the
+ * stream itself (its error line or frame): it is not reported, so a client
+ * cannot fill the log. Never throws.
+ */
+export function reportStreamError(context: FailedContext, error: unknown): void {
+	if (error instanceof NdjsonBodyError) return
 	const app = context.server ? apps.get(context.server) : undefined
-	if (!app) {
-		console.error('[sluice] error in stream:', error)
+	// The hooks read `path` like any context; it is only worked out when a stream fails.
+	const path = context.request ? new URL(context.request.url).pathname : undefined
+	if (!app?.event.error?.length) {
+		const where = context.request ? ` of ${context.request.method} ${context.route ?? path}` : ''
+		console.error(`[sluice] error in the stream${where}:`, error)
 		return
 	}
 	try {
-		// The hooks read `path` like any context; it is only worked out when a stream fails.
-		const path = context.request ? new URL(context.request.url).pathname : undefined
 		const handled = (app as unknown as { handleError(c: unknown, e: unknown): unknown }).handleError(
 			{ ...context, path },
 			error

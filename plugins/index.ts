@@ -95,7 +95,7 @@ export type { EventMessage, EventItem, ControlItem } from '../src/events'
 export type { SseEvent, SseItem, SseHandle, SseCallback, SseOptions, SendOptions } from '../src/sse'
 export type { NdjsonHandle, NdjsonCallback, NdjsonOptions, NdjsonBodyOptions, NdjsonErrorLine } from '../src/ndjson'
 export type { FileOptions, UploadOptions, UploadResult } from '../src/file'
-export { saveUpload } from '../src/file'
+export { saveUpload, cleanUploads } from '../src/file'
 export type { BodyStreamHandle, BodyStreamCallback, BodyStreamOptions, Chunk } from '../src/stream'
 
 // Broadcast and transports (redis: sluice/redis)
@@ -133,7 +133,7 @@ export type {
 } from '../src/connections'
 
 // Encoders
-export { encodeSse, encodeSseBytes, encodeComment, lastEventIdOf } from '../src/sse'
+export { encodeSse, encodeSseBytes, encodeComment, lastEventIdOf, eventIdNumber } from '../src/sse'
 export { encodeNdjson } from '../src/ndjson'
 
 // The stream core, for a format of your own

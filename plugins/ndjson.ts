@@ -14,6 +14,8 @@ import { helpersPlugin, streamContext, type HelperContext } from './stream-conte
 export interface NdjsonPluginOptions extends NdjsonOptions {
 	/** The longest request-body line ndjsonBody() accepts, in bytes; a longer one is a 413. @default 1048576 */
 	maxLineBytes?: number
+	/** Milliseconds a body read by ndjsonBody() may send nothing before it is a 408; 0: never. @default 30000 */
+	bodyTimeoutMs?: number
 }
 
 /**
@@ -51,7 +53,7 @@ export const ndjsonPlugin = (defaults: NdjsonPluginOptions = {}) => {
 
 /** Makes a request's ndjson() and ndjsonBody() (used by ndjsonPlugin and streaming()). */
 export function ndjsonFor(defaults: NdjsonPluginOptions) {
-	const { maxLineBytes, ...streamDefaults } = defaults
+	const { maxLineBytes, bodyTimeoutMs, ...streamDefaults } = defaults
 	return {
 		ndjson: (context: HelperContext): NdjsonFunction =>
 			((source, options) => {
@@ -59,7 +61,8 @@ export function ndjsonFor(defaults: NdjsonPluginOptions) {
 				// A connection limit reached: its 503/429 instead of a stream.
 				return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
 			}) as NdjsonFunction,
-		ndjsonBody: ({ request }: HelperContext): NdjsonBodyFunction =>
-			((schema, options) => readNdjsonRequest(request, { maxLineBytes, ...options, schema })) as NdjsonBodyFunction
+		ndjsonBody: ({ request, server }: HelperContext): NdjsonBodyFunction =>
+			((schema, options) =>
+				readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, ...options, schema, server })) as NdjsonBodyFunction
 	}
 }

@@ -94,6 +94,8 @@ export async function serveFile(ctx: FileContext, name: string, options: FileOpt
 		...options.headers,
 		...validators,
 		'accept-ranges': 'bytes',
+		// The type is the extension's: a browser must not guess another (an upload that looks like HTML).
+		'x-content-type-options': 'nosniff',
 		// Bun adds `filename="<name on disk>"` to a file body unless told otherwise.
 		'content-disposition': options.download
 			? contentDisposition(typeof options.download === 'string' ? options.download : name)

@@ -2,6 +2,9 @@ import type { Static, TSchema } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck, type ValueError } from '@sinclair/typebox/compiler'
 import { SluiceError } from '../errors'
 import { chunksOf, isBlank, LineTooLongError, splitLines } from './lines'
+import { BODY_TIMEOUT_MS, BodyTimeoutError } from '../stream/request-body'
+import { idleTimeoutAfter, idleTimeoutForAbandoned } from '../stream/idle-timeout'
+import type { TimeoutSetter } from '../stream'
 
 /** Options of readNdjson(). */
 export interface NdjsonBodyOptions<S extends TSchema | undefined = undefined> {
@@ -9,23 +12,40 @@ export interface NdjsonBodyOptions<S extends TSchema | undefined = undefined> {
 	schema?: S
 	/** The longest line accepted, in bytes; a longer one is a 413. @default 1048576 (1 MiB) */
 	maxLineBytes?: number
+	/**
+	 * Milliseconds the body may send nothing while it is read before it is a 408
+	 * (a slow body that keeps sending is fine); 0: wait forever. @default 30000
+	 */
+	bodyTimeoutMs?: number
+}
+
+/** Options of readNdjsonRequest(): readNdjson's, and Bun's server. */
+export interface NdjsonRequestOptions<S extends TSchema | undefined = undefined> extends NdjsonBodyOptions<S> {
+	/**
+	 * Bun's server (the plugin passes it): the request's idle timeout is moved past
+	 * `bodyTimeoutMs`, so a silent body gets its 408 rather than a dropped
+	 * connection, and a body given up on does not hold its connection.
+	 */
+	server?: TimeoutSetter | null
 }
 
 const bodyCodes: Record<number, string> = {
 	400: 'NDJSON_BODY_INVALID',
+	408: 'NDJSON_BODY_TIMEOUT',
 	413: 'NDJSON_LINE_TOO_LONG',
 	415: 'NDJSON_BODY_UNAVAILABLE'
 }
 
 /**
  * A request body that is not valid NDJSON. `status` is 400 (not JSON, not
- * UTF-8, or not valid against the schema), 413 (a line over the limit) or 415
- * (the body was already read, or is not there to read). Thrown from a handler,
- * it becomes that response: `{"error":"line 3: ...","line":3}`.
+ * UTF-8, or not valid against the schema), 408 (the body sent nothing for
+ * `bodyTimeoutMs`), 413 (a line over the limit) or 415 (the body was already
+ * read, or is not there to read). Thrown from a handler, it becomes that
+ * response: `{"error":"line 3: ...","line":3}`, with `Connection: close`.
  */
 export class NdjsonBodyError extends SluiceError {
 	constructor(
-		override readonly status: 400 | 413 | 415,
+		override readonly status: 400 | 408 | 413 | 415,
 		message: string,
 		/** The 1-based line number, when one line is at fault. */
 		readonly line?: number
@@ -34,9 +54,13 @@ export class NdjsonBodyError extends SluiceError {
 		this.name = 'NdjsonBodyError'
 	}
 
-	/** Elysia answers a thrown error with this. */
+	/**
+	 * Elysia answers a thrown error with this. The rest of the body is never
+	 * read, so the connection is closed after the answer rather than left
+	 * waiting for it.
+	 */
 	toResponse(): Response {
-		return Response.json({ error: this.message, line: this.line }, { status: this.status })
+		return Response.json({ error: this.message, line: this.line }, { status: this.status, headers: { connection: 'close' } })
 	}
 }
 
@@ -61,11 +85,12 @@ function describeFailure(error: ValueError | undefined): string {
  * Reads an NDJSON body as it arrives: one parsed (and, with a schema, checked)
  * record per line, blank lines skipped, CRLF accepted. Memory holds at most one
  * line and one chunk; the body is never read whole. Throws NdjsonBodyError at the
- * first bad line, and stops reading the body there.
+ * first bad line, or when the body sends nothing for `bodyTimeoutMs` (408), and
+ * stops reading the body there.
  */
 export async function* readNdjson<S extends TSchema | undefined = undefined>(
 	body: ReadableStream<Uint8Array> | null,
-	{ schema, maxLineBytes = 1024 * 1024 }: NdjsonBodyOptions<S> = {}
+	{ schema, maxLineBytes = 1024 * 1024, bodyTimeoutMs = BODY_TIMEOUT_MS }: NdjsonBodyOptions<S> = {}
 ): AsyncGenerator<RecordOf<S>, void, undefined> {
 	if (!body) return
 	if (body.locked)
@@ -76,7 +101,7 @@ export async function* readNdjson<S extends TSchema | undefined = undefined>(
 	const check = schema && checkerFor(schema)
 	const decoder = new TextDecoder('utf-8', { fatal: true })
 	try {
-		for await (const { bytes, line } of splitLines(chunksOf(body), maxLineBytes)) {
+		for await (const { bytes, line } of splitLines(chunksOf(body, bodyTimeoutMs), maxLineBytes)) {
 			if (isBlank(bytes)) continue
 			let value: unknown
 			try {
@@ -92,6 +117,7 @@ export async function* readNdjson<S extends TSchema | undefined = undefined>(
 		}
 	} catch (error) {
 		if (error instanceof LineTooLongError) throw new NdjsonBodyError(413, error.message, error.line)
+		if (error instanceof BodyTimeoutError) throw new NdjsonBodyError(408, error.message)
 		throw error
 	}
 }
@@ -107,16 +133,22 @@ export const ndjsonContentTypes: ReadonlySet<string> = new Set([
 /**
  * readNdjson over a request's body, once its Content-Type says NDJSON (or it
  * says nothing): any other type is a 415 that names the expected one, so a JSON
- * or form body is never misread as lines.
+ * or form body is never misread as lines. With `server`, Bun's idle timeout
+ * for the request gives way to `bodyTimeoutMs` (see NdjsonRequestOptions).
  */
-export function readNdjsonRequest<S extends TSchema | undefined = undefined>(
+export async function* readNdjsonRequest<S extends TSchema | undefined = undefined>(
 	request: Request,
-	options: NdjsonBodyOptions<S> = {}
+	{ server, ...options }: NdjsonRequestOptions<S> = {}
 ): AsyncGenerator<RecordOf<S>, void, undefined> {
 	const type = request.headers.get('content-type')?.split(';')[0]!.trim().toLowerCase()
-	if (type && !ndjsonContentTypes.has(type))
-		return (async function* (): AsyncGenerator<RecordOf<S>, void, undefined> {
+	const timeoutMs = options.bodyTimeoutMs ?? BODY_TIMEOUT_MS
+	try {
+		if (type && !ndjsonContentTypes.has(type))
 			throw new NdjsonBodyError(415, `expected an NDJSON body (Content-Type: application/x-ndjson), got ${type}`)
-		})()
-	return readNdjson(request.body, options)
+		if (server) idleTimeoutAfter(server, request, timeoutMs)
+		yield* readNdjson(request.body, options)
+	} catch (error) {
+		if (server && error instanceof NdjsonBodyError) idleTimeoutForAbandoned(server, request, timeoutMs)
+		throw error
+	}
 }

@@ -1,7 +1,15 @@
 export { encodeNdjson, NdjsonEncodeError } from './encode'
 export { isErrorLine, type NdjsonErrorLine } from './error-line'
 export { splitLines, LineTooLongError } from './lines'
-export { readNdjson, readNdjsonRequest, ndjsonContentTypes, NdjsonBodyError, type NdjsonBodyOptions, type RecordOf } from './body'
+export {
+	readNdjson,
+	readNdjsonRequest,
+	ndjsonContentTypes,
+	NdjsonBodyError,
+	type NdjsonBodyOptions,
+	type NdjsonRequestOptions,
+	type RecordOf
+} from './body'
 export {
 	ndjsonStream,
 	errorLineFor,

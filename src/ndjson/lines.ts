@@ -11,6 +11,11 @@ export class LineTooLongError extends SluiceError {
 	}
 }
 
+export { chunksOf } from '../stream/request-body'
+
+/** @internal bytes splitLines has copied, for tests (not exported from the package). */
+export const lineCopies = { bytes: 0 }
+
 const LF = 10
 const CR = 13
 
@@ -19,27 +24,25 @@ const CR = 13
  * unfinished line (at most `maxLineBytes`) plus the current chunk. Yields each
  * line's bytes (without CR/LF) with its 1-based number, blank lines included,
  * so that numbers match what the sender counts. A last line without `\n` counts.
+ * A line that spans chunks is kept as its pieces and joined once, at its end:
+ * the work is linear in the bytes received, whatever the chunk sizes.
  */
 export async function* splitLines(
 	chunks: AsyncIterable<Uint8Array>,
 	maxLineBytes: number
 ): AsyncGenerator<{ bytes: Uint8Array; line: number }> {
-	let carry: Uint8Array | undefined
+	let pieces: Uint8Array[] = []
+	let pending = 0
 	let line = 0
 	for await (const chunk of chunks) {
 		let start = 0
 		let end = chunk.indexOf(LF)
-		if (carry) {
-			const head = end === -1 ? chunk : chunk.subarray(0, end)
-			if (carry.byteLength + head.byteLength > maxLineBytes + 1) throw new LineTooLongError(line + 1, maxLineBytes)
-			const joined = new Uint8Array(carry.byteLength + head.byteLength)
-			joined.set(carry)
-			joined.set(head, carry.byteLength)
-			if (end === -1) {
-				carry = joined
-				continue
-			}
-			carry = undefined
+		if (pending > 0 && end !== -1) {
+			const head = chunk.subarray(0, end)
+			if (pending + head.byteLength > maxLineBytes + 1) throw new LineTooLongError(line + 1, maxLineBytes)
+			const joined = join(pieces, pending, head)
+			pieces = []
+			pending = 0
 			yield { bytes: trimCr(joined, maxLineBytes, ++line), line }
 			start = end + 1
 			end = chunk.indexOf(LF, start)
@@ -50,12 +53,30 @@ export async function* splitLines(
 			end = chunk.indexOf(LF, start)
 		}
 		if (start < chunk.byteLength) {
-			// +1: the CR of a CRLF may still be in the carry.
-			if (chunk.byteLength - start > maxLineBytes + 1) throw new LineTooLongError(line + 1, maxLineBytes)
-			carry = chunk.slice(start)
+			// +1: the CR of a CRLF may still be in the pieces.
+			if (pending + chunk.byteLength - start > maxLineBytes + 1) throw new LineTooLongError(line + 1, maxLineBytes)
+			// A copy: the source may reuse its buffer once the next chunk is asked for.
+			const piece = chunk.slice(start)
+			lineCopies.bytes += piece.byteLength
+			pieces.push(piece)
+			pending += piece.byteLength
 		}
 	}
-	if (carry && carry.byteLength) yield { bytes: trimCr(carry, maxLineBytes, ++line), line }
+	if (pending > 0) yield { bytes: trimCr(join(pieces, pending), maxLineBytes, ++line), line }
+}
+
+/** The pieces of a line and its last part, in one buffer (the piece itself when it is alone). */
+function join(pieces: Uint8Array[], pending: number, tail?: Uint8Array): Uint8Array {
+	if (pieces.length === 1 && !tail?.byteLength) return pieces[0]!
+	const joined = new Uint8Array(pending + (tail?.byteLength ?? 0))
+	let at = 0
+	for (const piece of pieces) {
+		joined.set(piece, at)
+		at += piece.byteLength
+	}
+	if (tail) joined.set(tail, at)
+	lineCopies.bytes += joined.byteLength
+	return joined
 }
 
 function trimCr(bytes: Uint8Array, max: number, line: number): Uint8Array {
@@ -68,23 +89,4 @@ function trimCr(bytes: Uint8Array, max: number, line: number): Uint8Array {
 export function isBlank(bytes: Uint8Array): boolean {
 	for (let i = 0; i < bytes.byteLength; i++) if (bytes[i] !== 32 && bytes[i] !== 9) return false
 	return true
-}
-
-/** Iterates a ReadableStream's chunks, cancelling it when the iteration stops early. */
-export async function* chunksOf(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-	const reader = body.getReader()
-	let done = false
-	try {
-		for (;;) {
-			const r = await reader.read()
-			if (r.done) {
-				done = true
-				return
-			}
-			yield r.value
-		}
-	} finally {
-		if (!done) await reader.cancel().catch(() => {})
-		reader.releaseLock()
-	}
 }

@@ -2,6 +2,7 @@ import { ResponseStream, pump, abortableSleep, isSource, type Source, type Strea
 import { encodeNdjson } from './encode'
 import { NdjsonBodyError } from './body'
 import type { NdjsonErrorLine } from './error-line'
+import { idleTimeoutForAbandoned } from '../stream/idle-timeout'
 
 /** The handle a callback-style ndjson() producer gets. */
 export interface NdjsonHandle<T = unknown> {
@@ -76,6 +77,9 @@ export function ndjsonStream<T>(
 
 	const fail = (error: unknown) => {
 		if (stream.closed) return
+		// The request body was given up on: its unread rest must not hold the connection.
+		// (Before the close: Bun ignores a timeout set once the response has ended.)
+		if (error instanceof NdjsonBodyError && ctx.server) idleTimeoutForAbandoned(ctx.server, ctx.request, 1000)
 		stream.write(encodeNdjson(errorLineFor(error, stream.eventsSent, expose)))
 		stream.close('error')
 		ctx.onError?.(error)

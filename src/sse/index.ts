@@ -1,6 +1,6 @@
 export { SseFieldError, type SseEvent } from './event'
 export { encodeSse, encodeSseBytes, encodeComment, dataText } from './encode'
-export { lastEventIdOf } from './last-event-id'
+export { lastEventIdOf, eventIdNumber } from './last-event-id'
 export {
 	sseStream,
 	type SseItem,

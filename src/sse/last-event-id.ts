@@ -15,3 +15,20 @@ export function lastEventIdOf(request: Request): string | undefined {
 	if (id === undefined || id.length > MAX_ID_LENGTH || unsafe.test(id)) return undefined
 	return id
 }
+
+const DECIMAL = /^\d{1,16}$/
+
+/**
+ * The number in an event id, when it is one a counter could have sent: decimal
+ * digits only, a safe integer (no sign, fraction, exponent, `NaN`, `Infinity`
+ * or blank). Anything else is undefined, so a resumed counter never becomes
+ * NaN, Infinity or a rounded neighbour.
+ *
+ * @example
+ * let next = (eventIdNumber(stream.lastEventId) ?? -1) + 1
+ */
+export function eventIdNumber(id: string | undefined): number | undefined {
+	if (id === undefined || !DECIMAL.test(id)) return undefined
+	const n = Number(id)
+	return Number.isSafeInteger(n) ? n : undefined
+}

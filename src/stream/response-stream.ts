@@ -1,6 +1,7 @@
 import { joinHeartbeat, leaveHeartbeat, type Beating } from './heartbeat'
 import { streamingHeaders } from './headers'
 import { addCloseListener, notifyClose, type CloseListener, type CloseReason } from './close-listeners'
+import { idleTimeoutOff } from './idle-timeout'
 
 export type { CloseListener, CloseReason }
 
@@ -92,7 +93,7 @@ export class ResponseStream implements Beating {
 		this.#stallMs = options.stallTimeoutMs ?? 2 * heartbeatMs
 		if (request) {
 			// Bun cuts a request that is silent for 10 s; a stream decides its own liveness.
-			if (server) server.timeout(request, 0)
+			if (server) idleTimeoutOff(server, request)
 			this.#request = request
 			if (request.signal.aborted) queueMicrotask(() => this.close('client'))
 			else request.signal.addEventListener('abort', this, { once: true })
