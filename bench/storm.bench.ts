@@ -8,7 +8,7 @@
 //  3. Redis: two processes, kill -9 the one holding the clients, all reconnect to the other.
 // Flags (or env): --subscribers (STORM_SUBSCRIBERS) --rate --pad --away-ms --history-bytes
 // --history-frames --full-subscribers --slack --redis-subscribers --burners --timeout-s
-// --tables storm,ring,redis.
+// --rounds --tables storm,ring,redis.
 import { printTable, type Row } from './support/table'
 import { spawnServer, type BenchServer } from './support/spawn-server'
 import { StormClients } from './support/storm-clients'
@@ -28,6 +28,7 @@ const SLACK = option('slack', 'STORM_SLACK', 4)
 const REDIS_SUBSCRIBERS = option('redis-subscribers', 'STORM_REDIS_SUBSCRIBERS', 500)
 const BURNERS = option('burners', 'STORM_BURNERS', availableParallelism())
 const TIMEOUT_MS = option('timeout-s', 'STORM_TIMEOUT_S', 30) * 1000
+const ROUNDS = Math.max(1, option('rounds', 'STORM_ROUNDS', 3))
 /** Which tables: storm, ring, redis. */
 const TABLES = (textOption('tables', 'STORM_TABLES') ?? 'storm,ring,redis').split(',')
 
@@ -199,72 +200,87 @@ function failures(row: Row): string | undefined {
 const history = { historyBytes: HISTORY_BYTES, historyFrames: HISTORY_FRAMES }
 const one = (script: string, config: object) => async () => [await spawnServer(script, [JSON.stringify(config)])]
 const failed: string[] = []
-const report = (title: string, rows: Row[], baselines: string[]) => {
-	printTable(title, rows, 'all caught up ms', baselines)
-	for (const row of rows) {
-		const why = failures(row)
-		if (why) failed.push(why)
-	}
+const caughtUp = (row: Row) => {
+	const v = row.values['all caught up ms']
+	return typeof v === 'number' ? v : Infinity
+}
+
+/**
+ * Runs each storm ROUNDS times, interleaved (the machine is shared), and prints each one's
+ * median round by time to catch up; every round's failures count.
+ */
+async function table(title: string, storms: Storm[], baselines: string[]) {
+	const rounds = new Map<string, Row[]>(storms.map((s) => [s.name, []]))
+	for (let round = 0; round < ROUNDS; round++) for (const s of storms) rounds.get(s.name)!.push(await storm(s))
+	const rows = storms.map(({ name }) => {
+		const all = rounds.get(name)!
+		const bad = all.map(failures).filter((why) => why !== undefined)
+		failed.push(...bad)
+		const median = [...all].sort((a, b) => caughtUp(a) - caughtUp(b))[Math.floor((all.length - 1) / 2)]!
+		return { name, values: { ...median.values, 'rounds failed': `${bad.length}/${all.length}` } }
+	})
+	printTable(`${title} (median of ${ROUNDS})`, rows, 'all caught up ms', baselines)
 }
 console.log(`storm: ${BURNERS} CPU burners during each storm; away ${AWAY_MS} ms; timeout ${TIMEOUT_MS / 1000} s per phase`)
 
-const storms: Row[] = []
-if (TABLES.includes('storm')) {
-	for (const [name, script, replay] of [
-		['raw Bun.serve, replay', rawServer, true],
-		['raw Bun.serve, no replay', rawServer, false],
-		['sluice, replay (Last-Event-ID)', sluiceServer, true],
-		['sluice, no replay', sluiceServer, false]
-	] as const)
-		storms.push(await storm({ name, servers: one(script, history), subscribers: SUBSCRIBERS, replay }))
-	report(
+if (TABLES.includes('storm'))
+	await table(
 		`Reconnect storm: ${SUBSCRIBERS.toLocaleString('en-US')} subscribers, ${RATE} events/s of ~${PAD + 50} bytes, away ${AWAY_MS} ms, ${BURNERS} CPU burners`,
-		storms,
+		(
+			[
+				['raw Bun.serve, replay', rawServer, true],
+				['raw Bun.serve, no replay', rawServer, false],
+				['sluice, replay (Last-Event-ID)', sluiceServer, true],
+				['sluice, no replay', sluiceServer, false]
+			] as const
+		).map(([name, script, replay]) => ({ name, servers: one(script, history), subscribers: SUBSCRIBERS, replay })),
 		['raw Bun.serve, replay', 'sluice, no replay']
 	)
-}
 
-const full = HISTORY_BYTES - SLACK
-const ring: Row[] = []
 if (TABLES.includes('ring')) {
-	for (const [name, script, fill] of [
-		[`raw Bun.serve, ${full.toLocaleString('en-US')} bytes missed`, rawServer, full],
-		[`sluice, ring half full`, sluiceServer, Math.floor(HISTORY_BYTES / 2)],
-		[`sluice, ring ${SLACK} bytes short of full`, sluiceServer, full]
-	] as const)
-		ring.push(await storm({ name, servers: one(script, history), subscribers: FULL_SUBSCRIBERS, replay: true, fill }))
-	report(
+	const full = HISTORY_BYTES - SLACK
+	const raw = `raw Bun.serve, ${full.toLocaleString('en-US')} bytes missed`
+	await table(
 		`Replay of a full history: ${FULL_SUBSCRIBERS} subscribers missed frames of 1-3 KB (odd sizes) filling the ${(HISTORY_BYTES / 1024).toLocaleString('en-US')} KB ring to ${SLACK} bytes short, ${BURNERS} CPU burners`,
-		ring,
-		['raw Bun.serve, ' + `${full.toLocaleString('en-US')} bytes missed`, 'sluice, ring half full']
+		(
+			[
+				[raw, rawServer, full],
+				['sluice, ring half full', sluiceServer, Math.floor(HISTORY_BYTES / 2)],
+				[`sluice, ring ${SLACK} bytes short of full`, sluiceServer, full]
+			] as const
+		).map(([name, script, fill]) => ({ name, servers: one(script, history), subscribers: FULL_SUBSCRIBERS, replay: true, fill })),
+		[raw, 'sluice, ring half full']
 	)
 }
 
 if (!TABLES.includes('redis')) {
 } else if (REDIS_SUBSCRIBERS > 0 && (await redisAnswers())) {
-	const prefix = () => `sluice-bench:storm:${process.pid}:${Math.random().toString(36).slice(2)}`
-	const node = (p: string) =>
-		spawnServer(sluiceServer, [JSON.stringify({ transport: 'redis', redisUrl, prefix: p, historyFrames: HISTORY_FRAMES })])
-	const prefixes = [prefix(), prefix()]
+	// Each storm gets keys of its own, deleted at the end.
+	const prefixes: string[] = []
+	const nodes = async (count: number) => {
+		const prefix = `sluice-bench:storm:${process.pid}:${prefixes.length}`
+		prefixes.push(prefix)
+		const config = JSON.stringify({ transport: 'redis', redisUrl, prefix, historyFrames: HISTORY_FRAMES })
+		const servers = []
+		for (let i = 0; i < count; i++) servers.push(await spawnServer(sluiceServer, [config]))
+		return servers
+	}
+	const same = 'redis, drop and reconnect to the same process'
 	try {
-		const rows = [
-			await storm({
-				name: 'redis, drop and reconnect to the same process',
-				servers: async () => [await node(prefixes[0]!)],
-				subscribers: REDIS_SUBSCRIBERS,
-				replay: true
-			}),
-			await storm({
-				name: 'redis, kill -9, reconnect to the other process',
-				servers: async () => [await node(prefixes[1]!), await node(prefixes[1]!)],
-				subscribers: REDIS_SUBSCRIBERS,
-				replay: true,
-				kill: true
-			})
-		]
-		report(`Through Redis: ${REDIS_SUBSCRIBERS} subscribers, ${RATE} events/s, the process holding them killed (kill -9)`, rows, [
-			'redis, drop and reconnect to the same process'
-		])
+		await table(
+			`Through Redis: ${REDIS_SUBSCRIBERS} subscribers, ${RATE} events/s, the process holding them killed (kill -9)`,
+			[
+				{ name: same, servers: () => nodes(1), subscribers: REDIS_SUBSCRIBERS, replay: true },
+				{
+					name: 'redis, kill -9, reconnect to the other process',
+					servers: () => nodes(2),
+					subscribers: REDIS_SUBSCRIBERS,
+					replay: true,
+					kill: true
+				}
+			],
+			[same]
+		)
 	} finally {
 		await deleteKeys(prefixes)
 	}
