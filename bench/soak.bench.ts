@@ -27,7 +27,7 @@ const MB = 1024 * 1024
 const mix = {
 	churn: Math.ceil(40 * SCALE),
 	replayer: Math.ceil(10 * SCALE),
-	slowReader: Math.ceil(5 * SCALE),
+	'slow reader': Math.ceil(5 * SCALE),
 	publish: Math.ceil(2 * SCALE),
 	sse: Math.ceil(2 * SCALE),
 	ndjson: Math.ceil(2 * SCALE),
@@ -42,22 +42,39 @@ interface Stats {
 	subscribers: Record<string, number>
 }
 
+const uploads = await mkdtemp(join(tmpdir(), 'sluice-soak-'))
+const server = await spawnServer(`${import.meta.dir}/support/soak-server.ts`, [uploads])
 // Whatever happens, the soak ends: the clients stop at the deadline, and this stops the rest.
 const watchdog = setTimeout(
-	() => {
+	async () => {
 		console.error('soak: FAILED, did not finish in time; stopping')
+		process.kill(server.pid, 'SIGKILL')
+		await rm(uploads, { recursive: true, force: true })
 		process.exit(1)
 	},
 	(SAMPLES * INTERVAL_S + 180) * 1000
 )
-
-const uploads = await mkdtemp(join(tmpdir(), 'sluice-soak-'))
-const server = await spawnServer(`${import.meta.dir}/support/soak-server.ts`, [uploads])
 const failures: string[] = []
 try {
-	const stats = async () => (await (await fetch(`http://127.0.0.1:${server.control}/`)).json()) as Stats
+	const stats = async () =>
+		(await (await fetch(`http://127.0.0.1:${server.control}/`, { signal: AbortSignal.timeout(30_000) })).json()) as Stats
 	const subscribed = (s: Stats) => Object.values(s.subscribers).reduce((a, b) => a + b, 0)
 	const log = new SoakLog()
+	const sampleRow = (name: string, s: Stats, ops: string): Row => ({
+		name,
+		values: {
+			'RSS after GC MB': s.rss / MB,
+			'heap MB': s.heapUsed / MB,
+			registered: String(s.connections.total),
+			'by kind':
+				Object.entries(s.connections.byKind)
+					.map(([k, n]) => `${k} ${n}`)
+					.join(', ') || '-',
+			subscribers: String(subscribed(s)),
+			ops,
+			errors: String(log.errorCount)
+		}
+	})
 	const started = performance.now()
 	const clients = new SoakClients(server.port, started + SAMPLES * INTERVAL_S * 1000, log)
 	console.log(
@@ -68,7 +85,7 @@ try {
 	const loops = [
 		...clients.loop('churn', mix.churn, () => clients.churn()),
 		...clients.loop('replayer', mix.replayer, () => clients.replayer()),
-		...clients.loop('slow reader', mix.slowReader, () => clients.slowReader()),
+		...clients.loop('slow reader', mix['slow reader'], () => clients.slowReader()),
 		...clients.loop('publish', mix.publish, () => clients.publish()),
 		...clients.loop('sse', mix.sse, () => clients.sse()),
 		...clients.loop('ndjson', mix.ndjson, () => clients.ndjson()),
@@ -82,21 +99,7 @@ try {
 		await Bun.sleep(Math.max(0, started + sample * INTERVAL_S * 1000 - performance.now()))
 		const s = await stats()
 		const ops = Object.values(log.ops).reduce((a, b) => a + b, 0)
-		const row: Row = {
-			name: INTERVAL_S === 60 ? `minute ${sample}` : `after ${sample * INTERVAL_S} s`,
-			values: {
-				'RSS after GC MB': s.rss / MB,
-				'heap MB': s.heapUsed / MB,
-				registered: String(s.connections.total),
-				'by kind':
-					Object.entries(s.connections.byKind)
-						.map(([k, n]) => `${k} ${n}`)
-						.join(', ') || '-',
-				subscribers: String(subscribed(s)),
-				ops: String(ops - opsBefore),
-				errors: String(log.errorCount)
-			}
-		}
+		const row = sampleRow(INTERVAL_S === 60 ? `minute ${sample}` : `after ${sample * INTERVAL_S} s`, s, String(ops - opsBefore))
 		opsBefore = ops
 		rows.push(row)
 		console.log(
@@ -116,21 +119,7 @@ try {
 	}
 	await Bun.sleep(1000)
 	end = await stats()
-	rows.push({
-		name: 'after every client left',
-		values: {
-			'RSS after GC MB': end.rss / MB,
-			'heap MB': end.heapUsed / MB,
-			registered: String(end.connections.total),
-			'by kind':
-				Object.entries(end.connections.byKind)
-					.map(([k, n]) => `${k} ${n}`)
-					.join(', ') || '-',
-			subscribers: String(subscribed(end)),
-			ops: '',
-			errors: String(log.errorCount)
-		}
-	})
+	rows.push(sampleRow('after every client left', end, ''))
 	printTable(
 		`Soak: ${MINUTES} min, RSS after Bun.gc(true) every ${INTERVAL_S} s, then after every client left`,
 		rows,

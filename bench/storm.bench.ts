@@ -44,17 +44,16 @@ interface Stats {
 	cpuUs: number
 	rss: number
 }
+/** The server's control port; a request that hangs fails after the timeout. */
 const control = (server: BenchServer) => {
-	const url = `http://127.0.0.1:${server.control}`
+	const call = async <T>(path: string, method = 'POST') =>
+		(await (
+			await fetch(`http://127.0.0.1:${server.control}${path}`, { method, signal: AbortSignal.timeout(TIMEOUT_MS) })
+		).json()) as T
 	return {
-		stats: async () => (await (await fetch(`${url}/stats`)).json()) as Stats,
-		publish: async (rate: number) => (await fetch(`${url}/publish?rate=${rate}&pad=${PAD}`, { method: 'POST' })).json(),
-		fill: async (bytes: number) =>
-			(await (await fetch(`${url}/fill?bytes=${bytes}`, { method: 'POST' })).json()) as {
-				frames: number
-				bytes: number
-				lastId: string
-			}
+		stats: () => call<Stats>('/stats', 'GET'),
+		publish: (rate: number) => call<{ lastId: string }>(`/publish?rate=${rate}&pad=${PAD}`),
+		fill: (bytes: number) => call<{ frames: number; bytes: number; lastId: string }>(`/fill?bytes=${bytes}`)
 	}
 }
 
@@ -99,7 +98,7 @@ async function storm(s: Storm): Promise<Row> {
 		await Bun.sleep(500)
 		if (s.fill) {
 			// The ring must hold every frame a client missed: stop, let all catch up, then drop.
-			const { lastId } = (await publisher.publish(0)) as { lastId: string }
+			const { lastId } = await publisher.publish(0)
 			await clients.until(
 				all((c) => c.lastId >= Number(lastId)),
 				TIMEOUT_MS
@@ -145,7 +144,7 @@ async function storm(s: Storm): Promise<Row> {
 
 		// A short tail of live frames, then every client that is still open must have the last one.
 		await Bun.sleep(300)
-		const { lastId: finalId } = (await publisher.publish(0)) as { lastId: string }
+		const { lastId: finalId } = await publisher.publish(0)
 		await clients.until(
 			all((c) => !c.open || c.lastId >= Number(finalId)),
 			5000
@@ -261,8 +260,13 @@ if (!TABLES.includes('redis')) {
 		const prefix = `sluice-bench:storm:${process.pid}:${prefixes.length}`
 		prefixes.push(prefix)
 		const config = JSON.stringify({ transport: 'redis', redisUrl, prefix, historyFrames: HISTORY_FRAMES })
-		const servers = []
-		for (let i = 0; i < count; i++) servers.push(await spawnServer(sluiceServer, [config]))
+		const servers: BenchServer[] = []
+		try {
+			for (let i = 0; i < count; i++) servers.push(await spawnServer(sluiceServer, [config]))
+		} catch (error) {
+			await Promise.all(servers.map((server) => server.stop()))
+			throw error
+		}
 		return servers
 	}
 	const same = 'redis, drop and reconnect to the same process'
