@@ -105,7 +105,8 @@ async function storm(s: Storm): Promise<Row> {
 			)
 		}
 		const rssBefore = last.rss()
-		burners = BURNERS > 0 ? startBurners(BURNERS, TIMEOUT_MS / 250 + 60) : undefined
+		// Bounded by the storm's own phases (each at most TIMEOUT_MS), should this process die before stopping them.
+		burners = BURNERS > 0 ? startBurners(BURNERS, (4 * TIMEOUT_MS) / 1000 + 30) : undefined
 		const dropped = performance.now()
 		if (s.kill) process.kill(first.pid, 'SIGKILL')
 		else clients.dropAll()
