@@ -23,7 +23,7 @@ const app = new Elysia({ serve: { maxRequestBodySize: MAX_UPLOAD * 2 } })
 			transport: memory({ history: { maxFrames: 1000, maxBytes: 1024 * 1024 } })
 		})
 	)
-	.get('/sub', ({ subscribe }) => subscribe('soak', { retry: 1000 }))
+	.get('/sub', ({ subscribe }) => subscribe('soak', { retryMs: 1000 }))
 	.post('/publish', async ({ broadcast, body }) => (await broadcast.publish('soak', 'tick', body)).id)
 	.get('/sse', ({ sse, query }) =>
 		sse(async function* () {

@@ -27,7 +27,7 @@ const app = new Elysia()
 	// Thousands of clients come from 127.0.0.1: no per-address limit in the way.
 	.use(streaming({ transport, connections: { maxStreams: 100_000, maxPerAddress: 100_000 } }))
 	// A retry hint, as examples/broadcast.ts sends: the opening frame a replay follows.
-	.get('/sub', ({ subscribe }) => subscribe(TOPIC, { retry: 2000 }))
+	.get('/sub', ({ subscribe }) => subscribe(TOPIC, { retryMs: 2000 }))
 	.listen({ port: 0, hostname: '127.0.0.1' })
 
 const hub = app.decorator.broadcast
