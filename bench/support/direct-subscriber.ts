@@ -6,12 +6,18 @@ export interface Direct {
 	close(): void
 }
 
-/** The hand-written subscriber: a direct stream that registers its controller and leaves on abort. */
-export function directSubscriber(request: Request, clients: Set<Direct>): Response {
+/**
+ * The hand-written subscriber: a direct stream that registers its controller and
+ * leaves on abort. `first()` (e.g. a replay) is written after the opening comment, in the
+ * same tick the client joins, so nothing published meanwhile is missed.
+ */
+export function directSubscriber(request: Request, clients: Set<Direct>, first?: () => Uint8Array | undefined): Response {
 	const body = new ReadableStream({
 		type: 'direct',
 		pull(ctrl: Direct) {
 			ctrl.write(': open\n\n')
+			const replay = first?.()
+			if (replay) ctrl.write(replay)
 			ctrl.flush()
 			clients.add(ctrl)
 			return new Promise<void>((resolve) =>
