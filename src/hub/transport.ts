@@ -49,7 +49,9 @@ export interface Transport {
 	 * History of `topic`: the frames after `afterId` when it is given, else the
 	 * last `last` frames (none when `last` is 0 or absent). With `page`, at most
 	 * that much, `more` set when frames are left: the caller asks again after
-	 * the last frame it got.
+	 * the last frame it got. Without one, the whole history, resolved only once
+	 * listeners have had its newest frame; with one, the page may overtake the
+	 * live delivery of its frames (the hub skips the ids it replayed).
 	 */
 	replay(topic: string, afterId: string | undefined, last?: number, page?: ReplayPage): Promise<Replay>
 	/** This process's live counts (e.g. `topic:chat` -> 3); shared with the other processes. */
