@@ -1,4 +1,4 @@
-import { encodeSseBytes, lastEventIdOf } from '../sse'
+import { encodeSseBytes, jitteredRetry, lastEventIdOf } from '../sse'
 import type { ResponseStream } from '../stream'
 import { memory } from './memory'
 import { REPLAY_PAGE, replayHistory } from './replay'
@@ -118,6 +118,7 @@ export class Hub {
 		this.#replayBytes = options.replayBytes ?? 4 * 1024 * 1024
 		this.#retryJitter = options.retryJitter
 		if (!(this.#replayBytes >= 0)) throw new RangeError('replayBytes must be a non-negative number')
+		if (this.#retryJitter !== undefined) jitteredRetry(1, this.#retryJitter) // refuses a bad one now
 	}
 
 	/**

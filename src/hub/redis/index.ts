@@ -16,6 +16,7 @@ export interface RedisTransportOptions {
 	url?: string
 	/**
 	 * Prefix of every key and channel, so several apps can share one Redis.
+	 * Set by the app, never from a request (topic names neither: each is keys).
 	 * @default 'sluice'
 	 */
 	prefix?: string
