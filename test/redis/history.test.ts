@@ -86,6 +86,11 @@ describe.skipIf(skip)('redis history', () => {
 		expect(ids((await t.replay('p', undefined, 40)).frames)).toEqual(range(56, 95))
 		const page = await t.replay('p', '20', 0, { maxFrames: 7 })
 		expect([page.complete, page.more, ids(page.frames)]).toEqual([true, true, range(21, 27)])
+		// A page stops at its bytes too (frames of 16 or 17 bytes here): a client that does not read holds little.
+		const small = await t.replay('p', '20', 0, { maxFrames: 100, maxBytes: 50 })
+		expect([small.more, ids(small.frames)]).toEqual([true, range(21, 22)])
+		const lastPage = await t.replay('p', undefined, 40, { maxFrames: 100, maxBytes: 50 })
+		expect([lastPage.complete, lastPage.more, ids(lastPage.frames)]).toEqual([true, true, range(56, 57)])
 		const end = await t.replay('p', '90', 0, { maxFrames: 7 })
 		expect([end.more, ids(end.frames)]).toEqual([undefined, range(91, 95)])
 		// A listener that joins after frames it missed catches up from history, also in pages.

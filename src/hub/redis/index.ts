@@ -293,20 +293,21 @@ export class RedisTransport implements Transport {
 		if (afterId === undefined && last <= 0) return { frames: [], complete: true }
 		const keys = [this.key(topic, 'n'), this.key(topic, 'h')]
 		const count = Math.max(1, Math.min(this.pageFrames, page?.maxFrames ?? Infinity))
-		// One more than the page, to know whether frames are left.
-		const [head, entries]: [number, [string, string[]][]] = await this.command(
+		// Redis stops a page at its bytes too, so a client that does not read holds little.
+		const bytes = String(Math.max(1, Math.min(page?.maxBytes ?? Infinity, 2 ** 53 - 1)))
+		const [head, entries, more]: [number, [string, string[]][], number] = await this.command(
 			client,
 			afterId !== undefined
-				? runScript(client, REPLAY_AFTER, keys, [afterId, String(count + 1)])
-				: runScript(client, REPLAY_LAST, keys, [String(last), String(count + 1)]),
+				? runScript(client, REPLAY_AFTER, keys, [afterId, String(count), bytes])
+				: runScript(client, REPLAY_LAST, keys, [String(last), String(count), bytes]),
 			'replay'
 		)
-		const frames = this.framesOf(topic, entries.slice(0, count))
+		const frames = this.framesOf(topic, entries)
 		const complete = afterId === undefined || head === 1
 		// A page: the caller (the hub) skips live frames its replay already had.
-		if (page) return entries.length > count ? { frames, complete, more: true } : { frames, complete }
+		if (page) return more === 1 ? { frames, complete, more: true } : { frames, complete }
 		// The whole history, still read a page at a time.
-		if (entries.length > count) frames.push(...(await this.readAfter(topic, Number(frames.at(-1)!.id))))
+		if (more === 1) frames.push(...(await this.readAfter(topic, Number.parseInt(entries.at(-1)![0]))))
 		// The history reply can overtake the pub/sub messages of the same frames (two
 		// connections). Resolve only once listeners have had them, as with memory: a
 		// caller that holds live frames during replay() then sees every one before

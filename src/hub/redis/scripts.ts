@@ -87,11 +87,34 @@ end
 return 1
 `
 
+// Lua: one page of the stream KEYS[2] after entry id `from` (exclusive): at most `maxn`
+// entries and `maxb` bytes (a larger first entry still comes alone). Sets `page` and `more`.
+const READ_PAGE = `
+local page = {}
+local more = 0
+local bytes = 0
+while more == 0 and #page < maxn do
+  -- One entry past what the page can take: its presence says more are left.
+  local want = math.min(64, maxn - #page + 1)
+  local batch = redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', want)
+  for _, e in ipairs(batch) do
+    local size = string.len(e[2][2])
+    if #page >= maxn or (#page > 0 and bytes + size > maxb) then more = 1; break end
+    page[#page + 1] = e
+    bytes = bytes + size
+    from = '(' .. e[1]
+  end
+  if #batch < want then break end
+end
+if more == 0 and #page >= maxn and redis.call('XRANGE', KEYS[2], from, '+', 'COUNT', 1)[1] then more = 1 end
+`
+
 /**
- * One page of history after an id: { complete (1|0), entries }. Complete when
- * the id is one this topic has given out and nothing after it was trimmed away.
+ * One page of history after an id: { complete (1|0), entries, more (1|0) }.
+ * Complete when the id is one this topic has given out and nothing after it
+ * was trimmed away; more when entries are left after the page.
  *
- * KEYS: counter, stream. ARGV: after id, most entries.
+ * KEYS: counter, stream. ARGV: after id, most entries, most bytes.
  */
 export const REPLAY_AFTER = `
 local counter = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -101,20 +124,28 @@ local firstId = counter + 1
 if first[1] then firstId = tonumber(string.match(first[1][1], '^(%d+)')) end
 local complete = 0
 if after <= counter and after >= firstId - 1 then complete = 1 end
-return { complete, redis.call('XRANGE', KEYS[2], '(' .. ARGV[1] .. '-0', '+', 'COUNT', ARGV[2]) }
+local from = '(' .. ARGV[1] .. '-0'
+local maxn = tonumber(ARGV[2])
+local maxb = tonumber(ARGV[3])
+${READ_PAGE}
+return { complete, page, more }
 `
 
 /**
- * The first page of the last ARGV[1] frames: { after, entries }, where `after`
- * is the id the page starts after (ids are consecutive: the last k frames are
- * those after counter - k).
+ * The first page of the last ARGV[1] frames: { after, entries, more }, where
+ * `after` is the id the page starts after (ids are consecutive: the last k
+ * frames are those after counter - k).
  *
- * KEYS: counter, stream. ARGV: k, most entries.
+ * KEYS: counter, stream. ARGV: k, most entries, most bytes.
  */
 export const REPLAY_LAST = `
 local after = tonumber(redis.call('GET', KEYS[1]) or '0') - tonumber(ARGV[1])
 if after < 0 then after = 0 end
-return { after, redis.call('XRANGE', KEYS[2], '(' .. string.format('%d', after) .. '-0', '+', 'COUNT', ARGV[2]) }
+local from = '(' .. string.format('%d', after) .. '-0'
+local maxn = tonumber(ARGV[2])
+local maxb = tonumber(ARGV[3])
+${READ_PAGE}
+return { after, page, more }
 `
 
 /**
