@@ -118,7 +118,7 @@ export async function replayHistory(
 		}
 	} catch (error) {
 		// A filter that throws, say: the stream ends rather than hang half-replayed.
-		console.error("broadcast: a replay failed; its stream is closed:", error)
+		console.error('broadcast: a replay failed; its stream is closed:', error)
 		stream.close('error')
 	}
 }

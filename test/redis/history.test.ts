@@ -106,6 +106,26 @@ describe.skipIf(skip)('redis history', () => {
 		for (const line of reads) expect(Number(/"COUNT" "(\d+)"/i.exec(line)![1])).toBeLessThanOrEqual(11)
 	})
 
+	test('frames are decoded once per process: a live frame and the replays of it, by any number of clients, are one object', async () => {
+		const prefix = uniquePrefix('shared')
+		const t = await transport(redisUrl, prefix)
+		const live: Frame[] = []
+		t.listen('s', (f) => live.push(f))
+		await t.replay('s', undefined) // the subscription is live
+		for (let i = 1; i <= 20; i++) await t.publish('s', body(`s${i}`))
+		await until(() => live.length === 20)
+		const replays = await Promise.all(Array.from({ length: 10 }, () => t.replay('s', '0', 0, { maxFrames: 100 })))
+		for (const r of replays) {
+			expect(ids(r.frames)).toEqual(range(1, 20))
+			r.frames.forEach((f, i) => expect(f).toBe(live[i]!))
+		}
+		// A topic whose ids started over (its keys gone) never gets the old bytes for a reused id.
+		await client().send('DEL', [`${prefix}:{s}:h`])
+		await client().send('XADD', [`${prefix}:{s}:h`, '1-0', 'f', 'id: 1\ndata: other\n\n'])
+		const reused = await t.replay('s', '0', 0, { maxFrames: 1 })
+		expect(new TextDecoder().decode(reused.frames[0]!.bytes)).toBe('id: 1\ndata: other\n\n')
+	})
+
 	test('history is bounded by bytes as well as frames: the oldest go first, and a replay before them is incomplete', async () => {
 		const prefix = uniquePrefix('bytes')
 		const t = await transport(redisUrl, prefix, { history: 1000, historyBytes: 1000 })

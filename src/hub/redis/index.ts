@@ -4,6 +4,7 @@ import { hostname } from 'node:os'
 import type { Frame, Replay, ReplayPage, Transport } from '../transport'
 import { LiveConnection, withTimeout } from './connection'
 import { TopicFeed } from './feed'
+import { FrameCache } from './frame-cache'
 import { Presence } from './presence'
 import { PUBLISH, RAISE_COUNTER, REPLAY_AFTER, REPLAY_LAST, runScript } from './scripts'
 
@@ -134,6 +135,8 @@ export class RedisTransport implements Transport {
 	private readonly subscriber: LiveConnection
 	private readonly presence: Presence
 	private readonly feeds = new Map<string, TopicFeed>()
+	/** Per listened topic: frames decoded lately, shared by its replays and live delivery. */
+	private readonly decoded = new Map<string, FrameCache>()
 	private readonly topicOfChannel = new Map<string, string>()
 	/** Highest id this process has seen per topic: seeds a counter Redis lost. */
 	private readonly seen = new Map<string, number>()
@@ -262,6 +265,7 @@ export class RedisTransport implements Transport {
 		if (!feed) {
 			feed = new TopicFeed(topic, (t, after) => this.readAfter(t, after), this.report)
 			this.feeds.set(topic, feed)
+			this.decoded.set(topic, new FrameCache(this.historyBytes))
 			this.topicOfChannel.set(this.channel(topic), topic)
 			const client = this.subscriber.client
 			if (client)
@@ -275,6 +279,7 @@ export class RedisTransport implements Transport {
 			const current = this.feeds.get(topic)
 			if (!current?.listeners.delete(listener) || current.listeners.size > 0) return
 			this.feeds.delete(topic)
+			this.decoded.delete(topic)
 			this.topicOfChannel.delete(this.channel(topic))
 			this.subscriber.client?.unsubscribe(this.channel(topic)).catch(() => {})
 		}
@@ -331,6 +336,7 @@ export class RedisTransport implements Transport {
 		this.closed = true
 		await this.presence.stop()
 		this.feeds.clear()
+		this.decoded.clear()
 		this.commands.close()
 		this.subscriber.close()
 	}
@@ -382,7 +388,8 @@ export class RedisTransport implements Transport {
 		}
 		const id = text.slice(4, end)
 		this.see(topic, Number(id))
-		return { topic, id, bytes: encoder.encode(text) }
+		const make = (): Frame => ({ topic, id, bytes: encoder.encode(text) })
+		return this.decoded.get(topic)?.frame(id, text, make) ?? make()
 	}
 
 	private framesOf(topic: string, entries: [string, string[]][] | null): Frame[] {
