@@ -3,7 +3,7 @@ import { Elysia } from 'elysia'
 import { streaming } from '../../plugins'
 
 const app = new Elysia()
-	.use(streaming())
+	.use(streaming({ connections: { maxPerAddress: 0 } })) // every client is 127.0.0.1
 	.get('/feed', ({ subscribe }) => subscribe('feed', { heartbeatMs: 0 }))
 	// Fills the topic's history: `count` frames of `size` characters.
 	.post('/fill/:count/:size', async ({ broadcast, params }) => {

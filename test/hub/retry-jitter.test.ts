@@ -4,6 +4,7 @@ import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { streaming } from '../../plugins'
 import { jitteredRetry } from '../../src/sse/retry'
+import { OptionError } from '../../src/errors'
 import { connect } from '../../src/client'
 import { listen, until } from '../support/server'
 import { RawClient } from '../support/raw-http'
@@ -19,8 +20,8 @@ describe('retry jitter', () => {
 		expect(Math.min(...samples)).toBeLessThan(1050)
 		expect(Math.max(...samples)).toBeGreaterThan(1450)
 		expect(jitteredRetry(1000, 0)).toBe(1000)
-		expect(() => jitteredRetry(1000, -1)).toThrow(RangeError)
-		expect(() => jitteredRetry(1000, Number.NaN)).toThrow(RangeError)
+		expect(() => jitteredRetry(1000, -1)).toThrow(OptionError)
+		expect(() => jitteredRetry(1000, Number.NaN)).toThrow(OptionError)
 	})
 
 	test('a drain tells each SSE client a different retry within retryMs .. retryMs * 1.5', async () => {

@@ -128,7 +128,7 @@ describe.skipIf(skip)('redis history', () => {
 
 	test('history is bounded by bytes as well as frames: the oldest go first, and a replay before them is incomplete', async () => {
 		const prefix = uniquePrefix('bytes')
-		const t = await transport(redisUrl, prefix, { history: 1000, historyBytes: 1000 })
+		const t = await transport(redisUrl, prefix, { history: { maxFrames: 1000, maxBytes: 1000 } })
 		// Frames of 107 and 108 bytes: nine fit in 1,000 bytes, not ten.
 		for (let i = 1; i <= 30; i++) await t.publish('b', body('x'.repeat(90 + (i % 2))))
 		const r = client()
@@ -145,7 +145,7 @@ describe.skipIf(skip)('redis history', () => {
 		const edge = await t.replay('b', String(oldest - 1))
 		expect([edge.complete, ids(edge.frames)]).toEqual([true, range(oldest, 30)])
 		// The frame bound still holds beside the byte bound.
-		const few = await transport(redisUrl, prefix, { history: 3, historyBytes: 1000 })
+		const few = await transport(redisUrl, prefix, { history: { maxFrames: 3, maxBytes: 1000 } })
 		await few.publish('b', body('y'))
 		expect(Number(await r.send('XLEN', [`${prefix}:{b}:h`]))).toBe(3)
 	})

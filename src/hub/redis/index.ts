@@ -2,6 +2,7 @@ import type { RedisClient } from 'bun'
 import { isUtf8 } from 'node:buffer'
 import { hostname } from 'node:os'
 import { OptionError, SluiceError } from '../../errors'
+import type { HistoryOptions } from '../history'
 import type { Frame, Replay, ReplayPage, Transport } from '../transport'
 import { LiveConnection, withTimeout } from './connection'
 import { TopicFeed } from './feed'
@@ -23,16 +24,12 @@ export interface RedisTransportOptions {
 	 */
 	prefix?: string
 	/**
-	 * Frames kept per topic for Last-Event-ID replay (a capped Redis Stream).
-	 * Set by the app, never from a request. @default 1000
+	 * What each topic keeps for Last-Event-ID replay (a capped Redis Stream), as
+	 * the memory transport's history: `maxFrames` (default 1000) and `maxBytes`,
+	 * the frames' sum (default 1 MiB; the oldest go first; keep the hub's
+	 * replayBytes above it). Set by the app, never from a request.
 	 */
-	history?: number
-	/**
-	 * Bytes kept per topic (the frames' sum); the oldest frames go first. Keep
-	 * the hub's replayBytes above it. Set by the app, never from a request.
-	 * @default 1048576 (1 MiB)
-	 */
-	historyBytes?: number
+	history?: HistoryOptions
 	/**
 	 * Milliseconds after a topic's last publish when its keys (counter, history)
 	 * expire; 0 keeps them for good. After that a topic starts over: its ids
@@ -153,8 +150,7 @@ export class RedisTransport implements Transport {
 	constructor({
 		url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 		prefix = 'sluice',
-		history = 1000,
-		historyBytes = 1024 * 1024,
+		history: { maxFrames: history = 1000, maxBytes: historyBytes = 1024 * 1024 } = {},
 		topicTtlMs = 0,
 		pageFrames = 256,
 		presenceTtlMs = 5000,
@@ -164,7 +160,7 @@ export class RedisTransport implements Transport {
 		onError = (error) => console.error(error),
 		onStatus
 	}: RedisTransportOptions = {}) {
-		for (const [name, value] of Object.entries({ history, historyBytes, pageFrames, presenceTtlMs, waitMs, maxBackoffMs, commandTimeoutMs }))
+		for (const [name, value] of Object.entries({ 'history.maxFrames': history, 'history.maxBytes': historyBytes, pageFrames, presenceTtlMs, waitMs, maxBackoffMs, commandTimeoutMs }))
 			if (!Number.isInteger(value) || value <= 0) throw new OptionError(`redis transport: ${name} must be a positive integer (got ${value})`)
 		if (!Number.isInteger(topicTtlMs) || topicTtlMs < 0)
 			throw new OptionError(`redis transport: topicTtlMs must be a non-negative integer (got ${topicTtlMs})`)
