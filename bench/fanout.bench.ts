@@ -2,11 +2,13 @@
 // events, Sluice's hub beside hand-written raw Bun.serve, Elysia's generator with a
 // per-client queue, and Hono's streamSSE, each server in its own process, in one run.
 // Env: SIZES=1000,5000 KINDS=raw,sluice DELIVERIES=300000 ROUNDS=2 BURST=10 BURST_N=5000.
+// Capacity first (idle subscribers: memory per subscriber and fixed, setup rate), at
+// CAPACITY=5000,10000,15000 (CAPACITY=0 skips it; TYPES=1 prints the JS heap by object type).
 import type { Socket } from 'bun'
 import { printTable, type Row } from './support/table'
 import { spawnServer } from './support/spawn-server'
 
-const SIZES = (process.env.SIZES ?? '1000,5000,10000').split(',').map(Number)
+const SIZES = (process.env.SIZES ?? '1000,5000,10000').split(',').map(Number).filter((n) => n > 0)
 const DELIVERIES = Number(process.env.DELIVERIES ?? 300_000)
 /** Going further: events published in bursts (several per tick), at this N. */
 const BURST_N = Number(process.env.BURST_N ?? 5000)
@@ -166,6 +168,113 @@ async function bestOf(n: number, contenders: readonly (readonly [string, string]
 			if ((best.get(name)?.[key] ?? -1) < result[key]) best.set(name, result)
 		}
 	return [...best].map(([name, values]) => ({ name, values }))
+}
+
+// Capacity: idle subscribers. RSS and JS heap after GC in the server before and after N
+// subscribers connect, at two or more N: the slope is what one more subscriber costs, the
+// intercept what appears with the first connections (pools, code compiled, heap growth).
+const CAPACITY = (process.env.CAPACITY ?? '5000,10000,15000').split(',').map(Number).filter((n) => n > 0)
+const SHOW_TYPES = process.env.TYPES === '1'
+const capacityKinds = kinds.filter(([, kind]) => ['raw', 'elysia-raw', 'sluice'].includes(kind) && only.includes(kind))
+// The servers are started with their descriptor limit at the hard limit; the client holds every socket itself.
+const hardLimit = Number(Bun.spawnSync(['bash', '-c', 'ulimit -Hn']).stdout.toString().trim()) || 1024
+const fitting = CAPACITY.filter((n) => n + 1000 <= hardLimit)
+if (fitting.length < CAPACITY.length)
+	console.log(`\n(capacity: ${CAPACITY.filter((n) => !fitting.includes(n)).join(', ')} left out: the descriptor limit is ${hardLimit})`)
+
+interface Stats {
+	subscribers: number
+	rss: number
+	heap: number
+	extra: number
+	types?: Record<string, number>
+}
+
+async function capacity(kind: string, n: number) {
+	const server = await spawnServer(`${import.meta.dir}/support/fanout-servers.ts`, [kind], {}, true)
+	try {
+		const stats = async (types = false): Promise<Stats> =>
+			(await fetch(`http://127.0.0.1:${server.control}/stats${types ? '?types' : ''}`)).json() as Promise<Stats>
+		const before = await stats(SHOW_TYPES)
+		const t0 = performance.now()
+		const subs = await Subscribers.open(server.port, n)
+		const setupSeconds = (performance.now() - t0) / 1000
+		await Bun.sleep(200)
+		const idle = await stats(SHOW_TYPES)
+		subs.close()
+		return { n, rss: idle.rss - before.rss, heap: idle.heap - before.heap, extra: idle.extra - before.extra, setup: n / setupSeconds, before, idle }
+	} finally {
+		await server.stop()
+	}
+}
+
+/** Least-squares line through (n, y): slope and intercept. */
+function fit(points: { n: number; y: number }[]): { slope: number; intercept: number } {
+	const mean = (f: (p: { n: number; y: number }) => number) => points.reduce((a, p) => a + f(p), 0) / points.length
+	const mn = mean((p) => p.n)
+	const my = mean((p) => p.y)
+	const sxx = points.reduce((a, p) => a + (p.n - mn) ** 2, 0)
+	const slope = sxx > 0 ? points.reduce((a, p) => a + (p.n - mn) * (p.y - my), 0) / sxx : my / mn
+	return { slope, intercept: my - slope * mn }
+}
+
+if (fitting.length) {
+	const results = new Map<string, Awaited<ReturnType<typeof capacity>>[]>()
+	// Sizes outside, contenders inside: each size's contenders run close together in time.
+	for (const n of fitting)
+		for (const [name, kind] of capacityKinds) {
+			const result = await capacity(kind, n)
+			results.set(name, [...(results.get(name) ?? []), result])
+		}
+	const KB = 1024
+	const MB = 1024 * 1024
+	const lines = [...results].map(([name, runs]) => {
+		const rss = fit(runs.map((r) => ({ n: r.n, y: r.rss })))
+		const heap = fit(runs.map((r) => ({ n: r.n, y: r.heap })))
+		const values: Record<string, number | string> = {}
+		for (const r of runs) values[`RSS growth ${r.n.toLocaleString('en-US')}, MB`] = r.rss / MB
+		values['per subscriber KB (slope)'] = rss.slope / KB
+		values['fixed MB (intercept)'] = rss.intercept / MB
+		values['JS heap per subscriber KB'] = heap.slope / KB
+		values['JS heap fixed MB'] = heap.intercept / MB
+		for (const r of runs) values[`setup conn/s ${r.n.toLocaleString('en-US')}`] = r.setup
+		values['setup conn/s (mean)'] = runs.reduce((a, r) => a + r.setup, 0) / runs.length
+		return { name, values, runs }
+	})
+	const floor = lines.find((l) => l.name === 'raw stream in an Elysia route')?.values
+	for (const l of lines)
+		if (floor) {
+			l.values['slope - floor KB'] = (l.values['per subscriber KB (slope)'] as number) - (floor['per subscriber KB (slope)'] as number)
+			l.values['fixed - floor MB'] = (l.values['fixed MB (intercept)'] as number) - (floor['fixed MB (intercept)'] as number)
+		}
+	printTable(
+		`Capacity: idle subscribers, RSS and JS heap after GC in the server (fit over ${fitting.map((n) => n.toLocaleString('en-US')).join(', ')}); setup rate is the ratio column`,
+		lines.map(({ name, values }) => ({ name, values })),
+		'setup conn/s (mean)',
+		['raw Bun.serve', 'raw stream in an Elysia route']
+	)
+	if (SHOW_TYPES) {
+		// What one idle subscriber holds on the JS heap, by object type: the count per subscriber
+		// between the smallest and the largest N, types that differ from 0 by 0.05 or more.
+		for (const { name, runs } of lines) {
+			const [lo, hi] = [runs[0]!, runs[runs.length - 1]!]
+			if (lo === hi) continue
+			const types = new Set([...Object.keys(lo.idle.types ?? {}), ...Object.keys(hi.idle.types ?? {})])
+			const per = [...types]
+				.map((t) => [t, ((hi.idle.types?.[t] ?? 0) - (lo.idle.types?.[t] ?? 0)) / (hi.n - lo.n)] as const)
+				.filter(([, v]) => Math.abs(v) >= 0.05)
+				.sort((a, b) => b[1] - a[1])
+			console.log(`\n${name}: JS objects per idle subscriber, by type (${lo.n} to ${hi.n})`)
+			console.log(per.map(([t, v]) => `${t} ${v.toFixed(2)}`).join(', '))
+			// And what appears with the first connections: the types at the smallest N, less the fresh server's.
+			const fixed = [...types]
+				.map((t) => [t, (lo.idle.types?.[t] ?? 0) - (lo.before.types?.[t] ?? 0) - (((hi.idle.types?.[t] ?? 0) - (lo.idle.types?.[t] ?? 0)) / (hi.n - lo.n)) * lo.n] as const)
+				.filter(([, v]) => Math.abs(v) >= 50)
+				.sort((a, b) => b[1] - a[1])
+			console.log(`${name}: JS objects that appear with the first connections (intercept), by type`)
+			console.log(fixed.map(([t, v]) => `${t} ${Math.round(v)}`).join(', '))
+		}
+	}
 }
 
 for (const n of SIZES) {

@@ -1,6 +1,7 @@
 // The fan-out benchmark's servers, one per process: `bun run fanout-servers.ts <kind>`.
 // Each serves GET / as an SSE subscription to one broadcast; a control server on a
 // second port publishes on demand and reports how many subscribers it still holds.
+import { heapStats } from 'bun:jsc'
 import { Elysia, sse } from 'elysia'
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
@@ -160,8 +161,18 @@ const control = Bun.serve({
 	async fetch(request) {
 		const url = new URL(request.url)
 		if (url.pathname === '/stats') {
+			// Twice: the first collection's finalizers free more for the second.
 			Bun.gc(true)
-			return Response.json({ subscribers: contender.subscribers(), rss: process.memoryUsage().rss })
+			Bun.gc(true)
+			const heap = heapStats()
+			return Response.json({
+				subscribers: contender.subscribers(),
+				rss: process.memoryUsage().rss,
+				heap: heap.heapSize,
+				extra: heap.extraMemorySize,
+				// By type (the breakdown): only when asked, the list is long.
+				types: url.searchParams.has('types') ? heap.objectTypeCounts : undefined
+			})
 		}
 		if (url.pathname === '/cpu') {
 			const used = process.cpuUsage()

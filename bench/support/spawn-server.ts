@@ -12,9 +12,20 @@ export interface BenchServer {
 	stop(): Promise<void>
 }
 
-/** Starts `bun run <script> ...args` (with `env` added) and waits for its `PORT <n>` line. */
-export async function spawnServer(script: string, args: string[] = [], env: Record<string, string> = {}): Promise<BenchServer> {
-	const proc = Bun.spawn(['bun', 'run', script, ...args], { stdout: 'pipe', stderr: 'inherit', env: { ...process.env, ...env } })
+/**
+ * Starts `bun run <script> ...args` (with `env` added) and waits for its `PORT <n>` line.
+ * `raiseFileLimit` starts it with its descriptor limit at the hard limit (for thousands of sockets).
+ */
+export async function spawnServer(
+	script: string,
+	args: string[] = [],
+	env: Record<string, string> = {},
+	raiseFileLimit = false
+): Promise<BenchServer> {
+	const command = raiseFileLimit
+		? ['bash', '-c', 'ulimit -n "$(ulimit -Hn)"; exec bun run "$0" "$@"', script, ...args]
+		: ['bun', 'run', script, ...args]
+	const proc = Bun.spawn(command, { stdout: 'pipe', stderr: 'inherit', env: { ...process.env, ...env } })
 	const reader = proc.stdout.getReader()
 	// A server that never listens is killed, so the benchmark ends instead of waiting forever.
 	const timer = setTimeout(() => proc.kill('SIGKILL'), 30_000)
