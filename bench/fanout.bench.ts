@@ -17,12 +17,14 @@ const LATENCY_EVENTS = 30
 const kinds = [
 	['raw Bun.serve', 'raw'],
 	['raw stream in an Elysia route', 'elysia-raw'],
+	['raw stream in an Elysia route with streaming()', 'elysia-raw-plugins'],
 	['sluice broadcast', 'sluice'],
 	['sluice hub on Bun.serve, no Elysia', 'bare'],
 	['Elysia generator + queue', 'elysia'],
 	['Hono streamSSE', 'hono']
 ] as const
-// Measured on demand: the hub on plain Bun.serve (no Elysia), KINDS=raw,sluice,bare.
+// Measured on demand: the hub on plain Bun.serve (no Elysia), KINDS=raw,sluice,bare; the floor
+// with streaming() on the app (what the plugins cost a stream they do not serve), elysia-raw-plugins.
 const only = process.env.KINDS?.split(',') ?? ['raw', 'elysia-raw', 'sluice', 'elysia', 'hono']
 const now = () => performance.timeOrigin + performance.now()
 
@@ -175,7 +177,7 @@ async function bestOf(n: number, contenders: readonly (readonly [string, string]
 // intercept what appears with the first connections (pools, code compiled, heap growth).
 const CAPACITY = (process.env.CAPACITY ?? '5000,10000,15000').split(',').map(Number).filter((n) => n > 0)
 const SHOW_TYPES = process.env.TYPES === '1'
-const capacityKinds = kinds.filter(([, kind]) => ['raw', 'elysia-raw', 'sluice'].includes(kind) && only.includes(kind))
+const capacityKinds = kinds.filter(([, kind]) => ['raw', 'elysia-raw', 'sluice', 'bare', 'elysia-raw-plugins'].includes(kind) && only.includes(kind))
 // The servers are started with their descriptor limit at the hard limit; the client holds every socket itself.
 const hardLimit = Number(Bun.spawnSync(['bash', '-c', 'ulimit -Hn']).stdout.toString().trim()) || 1024
 const fitting = CAPACITY.filter((n) => n + 1000 <= hardLimit)

@@ -70,6 +70,16 @@ function elysiaDirect(): Contender {
 	return directContender(app.server!.port as number, clients)
 }
 
+/** The floor with streaming() on the app: what the plugins cost a stream they do not serve. */
+function elysiaDirectPlugins(): Contender {
+	const clients = new Set<Direct>()
+	const app = new Elysia()
+		.use(streaming({ connections: { maxStreams: 0, maxPerAddress: 0 } }))
+		.get('/', ({ request }) => directSubscriber(request, clients))
+	app.listen({ port: 0, hostname: '127.0.0.1', idleTimeout: 0 })
+	return directContender(app.server!.port as number, clients)
+}
+
 function sluice(): Contender {
 	// Every subscriber is on 127.0.0.1 and there may be 10,000: the default limits are off.
 	const app = new Elysia().use(streaming({ connections: { maxStreams: 0, maxPerAddress: 0 } })).get('/', ({ subscribe }) => subscribe('bench'))
@@ -147,7 +157,7 @@ function hono(): Contender {
 	}
 }
 
-const contenders: Record<string, () => Contender> = { raw: rawBun, 'elysia-raw': elysiaDirect, sluice, bare: sluiceBare, elysia: elysiaGenerator, hono }
+const contenders: Record<string, () => Contender> = { raw: rawBun, 'elysia-raw': elysiaDirect, 'elysia-raw-plugins': elysiaDirectPlugins, sluice, bare: sluiceBare, elysia: elysiaGenerator, hono }
 const contender = contenders[kind]!()
 
 /**
