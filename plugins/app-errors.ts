@@ -17,6 +17,7 @@ interface FailedContext {
 	request?: Request
 	/** The route as declared (`/sse/:room`), else the path is used. */
 	route?: string
+	set?: unknown
 }
 
 /**
@@ -37,8 +38,10 @@ export function reportStreamError(context: FailedContext, error: unknown): void 
 		return
 	}
 	try {
+		// The response went out long ago: the hooks get a `set` of their own (the helpers never ask Elysia for one).
+		const { request, route, server, set = { headers: {}, status: 500 } } = context
 		const handled = (app as unknown as { handleError(c: unknown, e: unknown): unknown }).handleError(
-			{ ...context, path },
+			{ request, route, server, path, set },
 			error
 		)
 		if (handled instanceof Promise) handled.catch(() => {})

@@ -38,7 +38,9 @@ export type SubscribeFunction = <Events extends Record<string, unknown> = Record
  */
 export const broadcastPlugin = <Events extends PublishEvents = PublishEvents>(options: BroadcastOptions<Events> = {}) => {
 	const broadcast = broadcastFor(options)
-	const helpers = helpersDerive((context) => ({ subscribe: broadcast.subscribe(context) }))
+	const helpers = helpersDerive((context) => ({
+		subscribe: ((topic, subscription) => broadcast.subscribe(context, topic, subscription)) as SubscribeFunction
+	}))
 	return hubPlugin(broadcast, options).onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
 }
 
@@ -58,21 +60,19 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 	const { sse: sseDefaults = {}, transport = memory(), registry: events, ...hubOptions } = options
 	const registry = laterRegistry()
 	const hub = new Hub<Events>({ ...hubOptions, registry: checkerOf(events), transport: shareConnectionCounts(transport, registry) })
-	const subscribe =
-		(context: HelperContext): SubscribeFunction =>
-			((topic, subscription = {}) => {
-				const ctx = streamContext(context, context.registry, 'sse', [topic])
-				// The app's one hub: another broadcastPlugin of the app may have made it.
-				const appHub = context.hub ?? hub
-				return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, { ...sseDefaults, ...subscription }).response
-			}) as SubscribeFunction
+	const subscribe = (context: HelperContext, topic: string, subscription: SubscriptionOptions = {}): Response => {
+		const ctx = streamContext(context, context.registry, 'sse', [topic])
+		// The app's one hub: another broadcastPlugin of the app may have made it.
+		const appHub = context.hub ?? hub
+		return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, { ...sseDefaults, ...subscription }).response
+	}
 	return { hub, subscribe, shareCounts: registry.attach }
 }
 
-/** The app's hub, what makes a request's subscribe(), and how the hub's transport learns the app's registry. */
+/** The app's hub, what answers a request's subscribe(), and how the hub's transport learns the app's registry. */
 interface Broadcast<Events extends PublishEvents> {
 	hub: Hub<Events>
-	subscribe: (context: HelperContext) => SubscribeFunction
+	subscribe: (context: HelperContext, topic: string, subscription?: SubscriptionOptions) => Response
 	shareCounts: (registry: ConnectionRegistry) => void
 }
 

@@ -19,14 +19,15 @@ export type FileFunction = (name: string, options?: Partial<FileOptions>) => Pro
  */
 export const filePlugin = (defaults: FilePluginOptions = {}) => {
 	const file = fileFor(defaults)
-	return helpersPlugin('sluice/file', defaults, (context) => ({ file: file(context) }))
+	return helpersPlugin('sluice/file', defaults, (context) => ({
+		file: ((name, options) => file(context, name, options)) as FileFunction
+	}))
 }
 
-/** Makes a request's file() (used by filePlugin and streaming()). */
+/** Answers a request's file() call (used by filePlugin and streaming()). */
 export const fileFor =
 	(defaults: FilePluginOptions) =>
-	(context: HelperContext): FileFunction =>
-	(name, options) => {
+	(context: HelperContext, ...[name, options]: Parameters<FileFunction>): ReturnType<FileFunction> => {
 		const merged = { ...defaults, ...options }
 		if (!merged.root) throw new OptionError('file(): a root folder is required ({ root })')
 		return serveFile(streamContext(context, context.registry, 'file'), name, merged as FileOptions)

@@ -1,13 +1,14 @@
 import { Elysia } from 'elysia'
 import type { Transport } from '../src/hub'
-import { sseFor, type SsePluginOptions } from './sse'
-import { ndjsonFor, type NdjsonPluginOptions } from './ndjson'
-import { fileFor, type FilePluginOptions } from './file'
+import { sseFor, type SseFunction, type SsePluginOptions, type SseSource } from './sse'
+import { ndjsonFor, type NdjsonBodyFunction, type NdjsonFunction, type NdjsonPluginOptions } from './ndjson'
+import { fileFor, type FileFunction, type FilePluginOptions } from './file'
 import { eventsPlugin, type EventsPluginOptions } from './events'
 import { connectionsPlugin, type ConnectionsOptions } from './connections'
-import { broadcastFor, hubPlugin, type BroadcastOptions } from './broadcast'
+import { broadcastFor, hubPlugin, type BroadcastOptions, type SubscribeFunction } from './broadcast'
 import type { PublishEvents } from '../src/hub'
-import { streamFor, type StreamPluginOptions } from './stream'
+import type { SseOptions } from '../src/sse'
+import { streamFor, type StreamFunction, type StreamPluginOptions } from './stream'
 import { helpersDerive } from './stream-context'
 import { seedOf } from './app-state'
 
@@ -47,14 +48,15 @@ export const streaming = <Events extends PublishEvents = PublishEvents>(options:
 	const file = fileFor(options.file ?? {})
 	const stream = streamFor(options.stream ?? {})
 	const broadcast = broadcastFor({ ...options.broadcast, transport: options.transport })
-	// One derive for every helper: each global derive is paid by every request of the app.
+	// One derive for every helper: each global derive is paid by every request of the app. The
+	// helpers are arrows in one scope (the request's context), made here rather than by a call each.
 	const helpers = helpersDerive((context) => ({
-		sse: sse(context),
-		ndjson: ndjson.ndjson(context),
-		ndjsonBody: ndjson.ndjsonBody(context),
-		file: file(context),
-		stream: stream(context),
-		subscribe: broadcast.subscribe(context)
+		sse: ((source: SseSource, options?: SseOptions) => sse(context, source, options)) as SseFunction,
+		ndjson: ((source, options) => ndjson.ndjson(context, source, options)) as NdjsonFunction,
+		ndjsonBody: ((schema, options) => ndjson.ndjsonBody(context, schema, options as never)) as NdjsonBodyFunction,
+		file: ((name, options) => file(context, name, options)) as FileFunction,
+		stream: ((source, options) => stream(context, source, options)) as StreamFunction,
+		subscribe: ((topic, subscription) => broadcast.subscribe(context, topic, subscription)) as SubscribeFunction
 	}))
 	return new Elysia({ name: 'sluice', seed: seedOf(options) })
 		.use(connectionsPlugin(options.connections))

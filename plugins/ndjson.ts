@@ -46,23 +46,21 @@ export type NdjsonBodyFunction = <S extends TSchema | undefined = undefined>(
 export const ndjsonPlugin = (defaults: NdjsonPluginOptions = {}) => {
 	const make = ndjsonFor(defaults)
 	return helpersPlugin('sluice/ndjson', defaults, (context) => ({
-		ndjson: make.ndjson(context),
-		ndjsonBody: make.ndjsonBody(context)
+		ndjson: ((source, options) => make.ndjson(context, source, options)) as NdjsonFunction,
+		ndjsonBody: ((schema, options) => make.ndjsonBody(context, schema, options as never)) as NdjsonBodyFunction
 	}))
 }
 
-/** Makes a request's ndjson() and ndjsonBody() (used by ndjsonPlugin and streaming()). */
+/** Answers a request's ndjson() and ndjsonBody() calls (used by ndjsonPlugin and streaming()). */
 export function ndjsonFor(defaults: NdjsonPluginOptions) {
 	const { maxLineBytes, bodyTimeoutMs, ...streamDefaults } = defaults
 	return {
-		ndjson: (context: HelperContext): NdjsonFunction =>
-			((source, options) => {
-				const ctx = streamContext(context, context.registry, 'ndjson')
-				// A connection limit reached: its 503/429 instead of a stream.
-				return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
-			}) as NdjsonFunction,
-		ndjsonBody: ({ request, server }: HelperContext): NdjsonBodyFunction =>
-			((schema, options) =>
-				readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, ...options, schema, server })) as NdjsonBodyFunction
+		ndjson: (context: HelperContext, ...[source, options]: Parameters<NdjsonFunction>): Response => {
+			const ctx = streamContext(context, context.registry, 'ndjson')
+			// A connection limit reached: its 503/429 instead of a stream.
+			return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
+		},
+		ndjsonBody: ({ request, server }: HelperContext, schema?: unknown, options?: NdjsonBodyOptions) =>
+			readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, ...options, schema, server } as never)
 	}
 }

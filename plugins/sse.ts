@@ -47,14 +47,21 @@ export interface SseFunction {
  */
 export const ssePlugin = (defaults: SsePluginOptions = {}) => {
 	const sse = sseFor(defaults)
-	return helpersPlugin('sluice/sse', defaults, (context) => ({ sse: sse(context) }))
+	return helpersPlugin('sluice/sse', defaults, (context) => ({
+		sse: ((source: SseSource, options?: SseOptions) => sse(context, source, options)) as SseFunction
+	}))
 }
 
-/** Makes a request's sse() (used by ssePlugin and streaming()). */
+/** What sse() takes as its source. */
+export type SseSource = Source<SseItem> | SseCallback<Record<string, unknown>>
+
+/**
+ * Answers a request's sse() call (used by ssePlugin and streaming()). A request's
+ * helper is one arrow calling it: the helpers of a request share one scope.
+ */
 export const sseFor =
 	(defaults: SsePluginOptions) =>
-	(context: HelperContext): SseFunction =>
-		((source: Source<SseItem> | SseCallback<Record<string, unknown>>, options?: SseOptions) => {
-			const ctx = streamContext(context, context.registry, 'sse')
-			return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...options }).response
-		}) as SseFunction
+	(context: HelperContext, source: SseSource, options?: SseOptions): Response => {
+		const ctx = streamContext(context, context.registry, 'sse')
+		return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...options }).response
+	}

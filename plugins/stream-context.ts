@@ -18,7 +18,6 @@ export interface HandlerContext {
 interface DeriveInput {
 	request: Request
 	route: string
-	set: unknown
 }
 
 /** What a helper of one request is made from: its context, and what the app's plugins share. */
@@ -33,10 +32,13 @@ export interface HelperContext extends HandlerContext {
  * The global derive of a streaming plugin: `make` builds the request's helpers
  * (sse, ndjson, ...) from the few context fields they need. The server, the
  * connection registry and the hub come from the app's start, not from the
- * context: asking Elysia for `server` (or `path`) costs every request of the
- * app more than the rest of a plain route. Named fields, not the whole
- * context: Elysia infers what each route parses from what hooks touch, and a
- * hook that takes it all would parse every body.
+ * context: asking Elysia for `server`, `path` or `set` costs every request of
+ * the app more than the rest of a plain route (`set` turns Elysia's compact
+ * response mapping off), and a stream's error hooks get a `set` of their own.
+ * Named fields, not the whole context: Elysia infers what each route parses
+ * from what hooks touch, and a hook that takes it all would parse every body.
+ * Each request gets one small object (its request and route; what the app
+ * shares is read through its prototype), which the helpers close over.
  *
  * @example
  * const sse = sseFor(defaults)
@@ -48,6 +50,21 @@ export function helpersDerive<T>(make: (context: HelperContext) => T) {
 	// Until the app starts (a request through app.handle()), a registry of this plugin's own.
 	let registry: ConnectionRegistry | undefined
 	let hub: Hub | undefined
+	class RequestContext implements HelperContext {
+		constructor(
+			readonly request: Request,
+			readonly route: string
+		) {}
+		get server() {
+			return server
+		}
+		get registry() {
+			return (registry ??= new ConnectionRegistry())
+		}
+		get hub() {
+			return hub
+		}
+	}
 	return {
 		/** Learns the app (for its error hooks), its server, and what its plugins share. */
 		onStart(app: AnyElysia): void {
@@ -56,8 +73,15 @@ export function helpersDerive<T>(make: (context: HelperContext) => T) {
 			registry = registryOf(app)
 			hub = hubOf(app)
 		},
-		derive: ({ request, route, set }: DeriveInput): T =>
-			make({ request, server, route, set, registry: (registry ??= new ConnectionRegistry()), hub })
+		// Elysia reads a hook's source to guess whether it returns a promise: `=> f(` or `return f(`
+		// (which Bun's transpiler makes of `const x = f(); return x`) reads as yes, and then every
+		// route of the app awaits it, about 70 ns a request. The body is written to read as what it
+		// is (test/plugins/overhead.test.ts checks that a plain route's answer is not a promise).
+		derive({ request, route }: DeriveInput): T {
+			const helpers = make(new RequestContext(request, route))
+			if (helpers) return helpers
+			throw new TypeError('sluice: a helpers factory made nothing')
+		}
 	}
 }
 

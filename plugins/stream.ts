@@ -21,14 +21,15 @@ export type StreamFunction = (source: Source<Chunk> | BodyStreamCallback, option
  */
 export const streamPlugin = (defaults: StreamPluginOptions = {}) => {
 	const stream = streamFor(defaults)
-	return helpersPlugin('sluice/stream', defaults, (context) => ({ stream: stream(context) }))
+	return helpersPlugin('sluice/stream', defaults, (context) => ({
+		stream: ((source, options) => stream(context, source, options)) as StreamFunction
+	}))
 }
 
-/** Makes a request's stream() (used by streamPlugin and streaming()). */
+/** Answers a request's stream() call (used by streamPlugin and streaming()). */
 export const streamFor =
 	(defaults: StreamPluginOptions) =>
-	(context: HelperContext): StreamFunction =>
-	(source, options) => {
+	(context: HelperContext, ...[source, options]: Parameters<StreamFunction>): Response => {
 		const ctx = streamContext(context, context.registry, 'stream')
 		return ctx.admit() ?? bodyStream(ctx, source, { ...defaults, ...options }).response
 	}
