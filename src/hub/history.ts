@@ -22,8 +22,10 @@ export const idNumber = (id: string | undefined): number | undefined =>
 export class HistoryRing {
 	readonly maxFrames: number
 	readonly maxBytes: number
-	#frames: (Frame | undefined)[]
-	#ids: number[]
+	// Grown as frames come (a topic's first subscriber needs none of it), up to maxFrames: until
+	// the ring is full, the next slot is always the end of the arrays, so it appends.
+	#frames: (Frame | undefined)[] = []
+	#ids: number[] = []
 	#head = 0
 	#size = 0
 	#bytes = 0
@@ -33,8 +35,6 @@ export class HistoryRing {
 		if (!(maxBytes >= 0)) throw new OptionError('history maxBytes must be non-negative')
 		this.maxFrames = maxFrames
 		this.maxBytes = maxBytes
-		this.#frames = new Array(maxFrames)
-		this.#ids = new Array(maxFrames)
 	}
 
 	/** Frames held. */

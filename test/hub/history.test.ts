@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { heapStats } from 'bun:jsc'
 import { HistoryRing, MemoryTransport } from '../../src/hub'
 import { OptionError } from '../../src/errors'
 
@@ -48,6 +49,27 @@ describe('HistoryRing', () => {
 		const ring = new HistoryRing({ maxFrames: 7 })
 		for (let i = 1; i <= 1000; i++) ring.push(frame(i))
 		expect(ids(ring.after('995', 1000).frames)).toEqual([996, 997, 998, 999, 1000])
+	})
+
+	test('a ring holds nothing up front: five rings of 2,000,000 frames cost next to nothing until frames come', () => {
+		Bun.gc(true)
+		const before = heapStats().heapSize
+		// Sized up front, these would be 5 x 2 x 16 MB.
+		const rings = Array.from({ length: 5 }, () => new HistoryRing({ maxFrames: 2_000_000 }))
+		for (let i = 1; i <= 3; i++) rings[0]!.push(frame(i))
+		expect(heapStats().heapSize - before).toBeLessThan(8 * 1024 * 1024)
+		expect(ids(rings[0]!.last(10))).toEqual([1, 2, 3])
+	})
+
+	test('grows to maxFrames, then wraps, also when bytes evicted frames before it was full', () => {
+		const ring = new HistoryRing({ maxFrames: 4, maxBytes: 25 })
+		for (let i = 1; i <= 3; i++) ring.push(frame(i)) // the third evicts the first by bytes
+		expect(ids(ring.last(10))).toEqual([2, 3])
+		const wide = new HistoryRing({ maxFrames: 4, maxBytes: 1000 })
+		for (let i = 1; i <= 11; i++) wide.push(frame(i, i % 3 === 0 ? 300 : 10))
+		expect(ids(wide.last(10))).toEqual([8, 9, 10, 11])
+		expect(ids(wide.after('9', 11).frames)).toEqual([10, 11])
+		expect(ring.after('2', 3).frames.map((f) => Number(f.id))).toEqual([3])
 	})
 
 	test('refuses bad bounds', () => {
