@@ -197,14 +197,18 @@ async function capacity(kind: string, n: number) {
 	try {
 		const stats = async (types = false): Promise<Stats> =>
 			(await fetch(`http://127.0.0.1:${server.control}/stats${types ? '?types' : ''}`)).json() as Promise<Stats>
+		const cpu = async () => ((await (await fetch(`http://127.0.0.1:${server.control}/cpu`)).json()) as { cpuMs: number }).cpuMs
 		const before = await stats(SHOW_TYPES)
+		const cpu0 = await cpu()
 		const t0 = performance.now()
 		const subs = await Subscribers.open(server.port, n)
 		const setupSeconds = (performance.now() - t0) / 1000
+		// What the server spent accepting them (the client shares the machine: the steadier measure).
+		const openCpuMs = (await cpu()) - cpu0
 		await Bun.sleep(200)
 		const idle = await stats(SHOW_TYPES)
 		subs.close()
-		return { n, rss: idle.rss - before.rss, heap: idle.heap - before.heap, extra: idle.extra - before.extra, setup: n / setupSeconds, before, idle }
+		return { n, rss: idle.rss - before.rss, heap: idle.heap - before.heap, extra: idle.extra - before.extra, setup: n / setupSeconds, openUs: (openCpuMs * 1000) / n, before, idle }
 	} finally {
 		await server.stop()
 	}
@@ -241,6 +245,7 @@ if (fitting.length) {
 		values['JS heap fixed MB'] = heap.intercept / MB
 		for (const r of runs) values[`setup conn/s ${r.n.toLocaleString('en-US')}`] = r.setup
 		values['setup conn/s (mean)'] = runs.reduce((a, r) => a + r.setup, 0) / runs.length
+		values['server µs/open'] = Math.min(...runs.map((r) => r.openUs))
 		return { name, values, runs }
 	})
 	const floor = lines.find((l) => l.name === 'raw stream in an Elysia route')?.values
@@ -248,6 +253,7 @@ if (fitting.length) {
 		if (floor) {
 			l.values['slope - floor KB'] = (l.values['per subscriber KB (slope)'] as number) - (floor['per subscriber KB (slope)'] as number)
 			l.values['fixed - floor MB'] = (l.values['fixed MB (intercept)'] as number) - (floor['fixed MB (intercept)'] as number)
+			l.values['µs/open / floor'] = ((l.values['server µs/open'] as number) / (floor['server µs/open'] as number)).toFixed(2)
 		}
 	printTable(
 		`Capacity: idle subscribers, RSS and JS heap after GC in the server (fit over ${fitting.map((n) => n.toLocaleString('en-US')).join(', ')}); setup rate is the ratio column`,

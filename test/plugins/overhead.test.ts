@@ -31,7 +31,7 @@ describe('a plain route with the plugins', () => {
 			const answer = app.fetch(new Request('http://localhost/json'))
 			expect(answer).toBeInstanceOf(Response)
 			expect(await (answer as Response).json()).toEqual({ ok: true })
-			const helpers = await (await app.fetch(new Request('http://localhost/helpers'))).json()
+			const helpers = (await (await app.fetch(new Request("http://localhost/helpers"))).json()) as string[]
 			expect(helpers.length).toBeGreaterThan(0)
 		})
 })
