@@ -1,5 +1,5 @@
 import { joinHeartbeat, leaveHeartbeat, type Beating } from './heartbeat'
-import { streamingHeaders } from './headers'
+import { streamHeaders } from './headers'
 import { addCloseListener, notifyClose, type CloseListener, type CloseReason } from './close-listeners'
 import { idleTimeoutOff } from './idle-timeout'
 
@@ -106,7 +106,7 @@ export class ResponseStream implements Beating {
 		const body = new ReadableStream(new DirectSource(this))
 		this.response = new Response(body, {
 			status: options.status ?? 200,
-			headers: { 'content-type': options.contentType, ...streamingHeaders, ...options.headers }
+			headers: streamHeaders(options.contentType, options.headers)
 		})
 	}
 
