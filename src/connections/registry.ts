@@ -228,7 +228,10 @@ export class ConnectionRegistry {
 		this.#byRoute[op](info.route)
 		this.#byKind[op](info.kind)
 		if (info.address !== undefined) this.#byAddress[op](info.address)
-		for (const topic of new Set(info.topics)) this.#byTopic[op](topic)
+		const topics = info.topics
+		// One topic is the usual case: no Set made per stream for it.
+		if (topics.length === 1) this.#byTopic[op](topics[0]!)
+		else if (topics.length > 1) for (const topic of new Set(topics)) this.#byTopic[op](topic)
 	}
 
 	#emit(listeners: OpenListener[], connection: Connection): void {
