@@ -129,10 +129,19 @@ const proxyLike = proxyMatcher(['loopback', 'private'])
 /** The peer is the client; once per process, a warning if a proxy seems to forward to a server that trusts none. */
 function untrustedPeer(): (request: Request, peer: string | undefined) => string | undefined {
 	let warned = false
+	// Streams come from few peers at a time (one, behind a proxy): the last one's check is kept.
+	let lastPeer: string | undefined
+	let lastClient = ''
+	let lastProxyLike = false
 	return (request, peer) => {
 		if (peer === undefined) return undefined
-		const client = plainAddress(peer)
-		if (!warned && proxyLike(client) && (request.headers.has('x-forwarded-for') || request.headers.has('forwarded'))) {
+		if (peer !== lastPeer) {
+			lastPeer = peer
+			lastClient = plainAddress(peer)
+			lastProxyLike = proxyLike(lastClient)
+		}
+		const client = lastClient
+		if (!warned && lastProxyLike && (request.headers.has('x-forwarded-for') || request.headers.has('forwarded'))) {
 			warned = true
 			console.warn(
 				`[sluice] stream requests from ${client} carry a forwarding header but connections.trustProxy is unset: ` +
