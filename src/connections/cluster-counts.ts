@@ -1,5 +1,5 @@
 import type { Frame, Replay, ReplayPage, Transport } from '../hub/transport'
-import type { ConnectionCounts, ConnectionRegistry } from './registry'
+import { changeListener, type ConnectionCounts, type ConnectionRegistry } from './registry'
 
 // Keys the registry's counts travel under, beside the hub's `topic:<name>`.
 const TOTAL = 'connections:total'
@@ -12,13 +12,16 @@ const TOPIC = 'connections:topic:'
  * this process's connection counts (total, by route, kind and topic) beside
  * the hub's own: with a transport that spans processes (redis), the
  * connection manager's counts can then be summed over the cluster. Addresses
- * are not shared. Changes are written at most once per tick.
+ * are not shared. Changes are written at most once per turn of the event loop:
+ * a burst of connections (many in one turn) costs one write, not one each.
  */
 export function shareConnectionCounts(transport: Transport, registry: Pick<ConnectionRegistry, 'counts' | 'onOpen' | 'onClose'>): Transport {
 	let hubCounts: Record<string, number> = {}
 	let scheduled = false
+	let closed = false
 	const write = () => {
 		scheduled = false
+		if (closed) return
 		const { total, byRoute, byKind, byTopic } = registry.counts()
 		const counts: Record<string, number> = { ...hubCounts, [TOTAL]: total }
 		for (const [route, n] of Object.entries(byRoute)) counts[ROUTE + route] = n
@@ -26,11 +29,11 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 		for (const [topic, n] of Object.entries(byTopic)) counts[TOPIC + topic] = n
 		transport.setCounts(counts)
 	}
-	const changed = () => {
+	const changed = changeListener(() => {
 		if (scheduled) return
 		scheduled = true
-		queueMicrotask(write)
-	}
+		setImmediate(write)
+	})
 	const offOpen = registry.onOpen(changed)
 	const offClose = registry.onClose(changed)
 	changed()
@@ -45,6 +48,7 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 		},
 		clusterCounts: () => transport.clusterCounts(),
 		close() {
+			closed = true
 			offOpen()
 			offClose()
 			return transport.close()

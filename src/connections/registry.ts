@@ -94,7 +94,7 @@ export class ConnectionRegistry {
 		this.#opened++
 		this.#tally(info, 'add')
 		stream.onClose(entry)
-		if (this.#openListeners.length) this.#emit(this.#openListeners, snapshot(entry))
+		if (this.#openListeners.length) this.#emit(this.#openListeners, entry)
 		// Opened past admit() while a drain runs: it is drained too, or stop() would wait for it.
 		if (this.#draining) void drainStreams([entry], this.#draining)
 	}
@@ -220,7 +220,7 @@ export class ConnectionRegistry {
 		this.#sentByKind.events.add(entry.info.kind, entry.stream.eventsSent)
 		this.#sentByKind.bytes.add(entry.info.kind, entry.stream.bytesSent)
 		if (this.#closeListeners.length === 0) return
-		const connection = snapshot(entry)
+		const connection = snapshotFor(this.#closeListeners, entry)
 		for (const listener of this.#closeListeners.slice()) guard(() => listener(connection, reason))
 	}
 
@@ -234,7 +234,8 @@ export class ConnectionRegistry {
 		else if (topics.length > 1) for (const topic of new Set(topics)) this.#byTopic[op](topic)
 	}
 
-	#emit(listeners: OpenListener[], connection: Connection): void {
+	#emit(listeners: OpenListener[], entry: Entry): void {
+		const connection = snapshotFor(listeners, entry)
 		for (const listener of listeners.slice()) guard(() => listener(connection))
 	}
 }
@@ -257,6 +258,19 @@ function guard(run: () => void): void {
 		})
 	}
 }
+
+// Listeners told only that something changed (the counts shared with a cluster) read no snapshot.
+const changeOnly = new WeakSet<Function>()
+
+/** @internal Marks `listener` as one that reads no connection: no snapshot is made per stream for it. */
+export const changeListener = <T extends Function>(listener: T): T => {
+	changeOnly.add(listener)
+	return listener
+}
+
+/** The snapshot listeners are given; none when none of them reads it. */
+const snapshotFor = (listeners: readonly Function[], entry: Entry): Connection =>
+	(listeners.every((l) => changeOnly.has(l)) ? undefined : snapshot(entry)) as Connection
 
 const snapshot = ({ stream, info }: Entry): Connection => ({
 	...info,
