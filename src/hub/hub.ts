@@ -3,7 +3,7 @@ import { encodeSseBytes, jitteredRetry, lastEventIdOf } from '../sse'
 import type { ResponseStream } from '../stream'
 import { memory } from './memory'
 import { REPLAY_PAGE, replayHistory } from './replay'
-import { Subscriber, type SlowConsumerPolicy, type SubscriberHome, type SubscriberOptions } from './subscriber'
+import { Subscriber, SubscriberConfig, type SlowConsumerPolicy, type SubscriberHome, type SubscriberOptions } from './subscriber'
 import type { Frame, Transport } from './transport'
 
 /**
@@ -112,6 +112,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 	#retryJitter: number | undefined
 	#topics = new Map<string, Topic>()
 	#countsScheduled = false
+	#shared: SubscriberConfig | undefined
 	#closed = false
 
 	constructor(options: HubOptions<Events> = {}) {
@@ -178,12 +179,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		request?: Request
 	): Subscriber {
 		if (this.#closed) throw new SluiceError('HUB_CLOSED', 'broadcast: the hub is closed')
-		const sub = new Subscriber(stream, topic, {
-			...options,
-			maxUnsentBytes: options.maxUnsentBytes ?? this.#limit,
-			policy: options.slowConsumer ?? this.#policy,
-			retryJitter: options.retryJitter ?? this.#retryJitter
-		})
+		const sub = new Subscriber(stream, topic, this.#configOf(options))
 		if (stream.closed) return sub
 		const lastEventId = options.lastEventId ?? (request && lastEventIdOf(request))
 		const last = options.last ?? 0
@@ -206,6 +202,20 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		const join = options.presence?.join
 		if (join) this.#announce(topic, 'join', join, t.subscribers.size)
 		return sub
+	}
+
+	/** How a subscriber is served: the hub's shared config when the subscription sets none of its own. */
+	#configOf(options: SubscribeOptions): SubscriberConfig {
+		const { filter, maxUnsentBytes, slowConsumer, retryMs, retryJitter } = options
+		if (filter === undefined && maxUnsentBytes === undefined && slowConsumer === undefined && retryMs === undefined && retryJitter === undefined)
+			return (this.#shared ??= new SubscriberConfig({ maxUnsentBytes: this.#limit, policy: this.#policy, retryJitter: this.#retryJitter }))
+		return new SubscriberConfig({
+			filter,
+			maxUnsentBytes: maxUnsentBytes ?? this.#limit,
+			policy: slowConsumer ?? this.#policy,
+			retryMs,
+			retryJitter: retryJitter ?? this.#retryJitter
+		})
 	}
 
 	/** Stops listening to the transport and closes it. Open streams are left to their owner. */
