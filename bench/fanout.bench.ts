@@ -177,7 +177,7 @@ async function bestOf(n: number, contenders: readonly (readonly [string, string]
 // intercept what appears with the first connections (pools, code compiled, heap growth).
 const CAPACITY = (process.env.CAPACITY ?? '5000,10000,15000').split(',').map(Number).filter((n) => n > 0)
 const SHOW_TYPES = process.env.TYPES === '1'
-const capacityKinds = kinds.filter(([, kind]) => ['raw', 'elysia-raw', 'sluice', 'bare', 'elysia-raw-plugins'].includes(kind) && only.includes(kind))
+const capacityKinds = kinds.filter(([, kind]) => ['raw', 'elysia-raw', 'sluice', 'elysia', 'bare', 'elysia-raw-plugins'].includes(kind) && only.includes(kind))
 // The servers are started with their descriptor limit at the hard limit; the client holds every socket itself.
 const hardLimit = Number(Bun.spawnSync(['bash', '-c', 'ulimit -Hn']).stdout.toString().trim()) || 1024
 const fitting = CAPACITY.filter((n) => n + 1000 <= hardLimit)
@@ -190,6 +190,7 @@ interface Stats {
 	heap: number
 	extra: number
 	types?: Record<string, number>
+	sizes?: Record<string, number>
 }
 
 async function capacity(kind: string, n: number) {
@@ -268,19 +269,26 @@ if (fitting.length) {
 			const [lo, hi] = [runs[0]!, runs[runs.length - 1]!]
 			if (lo === hi) continue
 			const types = new Set([...Object.keys(lo.idle.types ?? {}), ...Object.keys(hi.idle.types ?? {})])
+			const perSub = (of: Record<string, number> | undefined, lower: Record<string, number> | undefined, t: string) =>
+				((of?.[t] ?? 0) - (lower?.[t] ?? 0)) / (hi.n - lo.n)
 			const per = [...types]
-				.map((t) => [t, ((hi.idle.types?.[t] ?? 0) - (lo.idle.types?.[t] ?? 0)) / (hi.n - lo.n)] as const)
+				.map((t) => [t, perSub(hi.idle.types, lo.idle.types, t), perSub(hi.idle.sizes, lo.idle.sizes, t)] as const)
 				.filter(([, v]) => Math.abs(v) >= 0.05)
-				.sort((a, b) => b[1] - a[1])
-			console.log(`\n${name}: JS objects per idle subscriber, by type (${lo.n} to ${hi.n})`)
-			console.log(per.map(([t, v]) => `${t} ${v.toFixed(2)}`).join(', '))
-			// And what appears with the first connections: the types at the smallest N, less the fresh server's.
+				.sort((a, b) => b[2] - a[2])
+			const bytes = per.reduce((sum, [, , b]) => sum + b, 0)
+			console.log(`\n${name}: JS objects per idle subscriber, by type: count (bytes), ${lo.n} to ${hi.n}; ${Math.round(bytes)} B in all`)
+			console.log(per.map(([t, v, b]) => `${t} ${v.toFixed(2)} (${Math.round(b)})`).join(', '))
+			// And what appears with the first connections: at the smallest N, less the fresh server's
+			// and less N subscribers' worth.
+			const fixedOf = (of: 'types' | 'sizes', t: string) =>
+				(lo.idle[of]?.[t] ?? 0) - (lo.before[of]?.[t] ?? 0) - perSub(hi.idle[of], lo.idle[of], t) * lo.n
 			const fixed = [...types]
-				.map((t) => [t, (lo.idle.types?.[t] ?? 0) - (lo.before.types?.[t] ?? 0) - (((hi.idle.types?.[t] ?? 0) - (lo.idle.types?.[t] ?? 0)) / (hi.n - lo.n)) * lo.n] as const)
-				.filter(([, v]) => Math.abs(v) >= 50)
-				.sort((a, b) => b[1] - a[1])
-			console.log(`${name}: JS objects that appear with the first connections (intercept), by type`)
-			console.log(fixed.map(([t, v]) => `${t} ${Math.round(v)}`).join(', '))
+				.map((t) => [t, fixedOf('types', t), fixedOf('sizes', t)] as const)
+				.filter(([, v, b]) => Math.abs(v) >= 50 || Math.abs(b) >= 16 * 1024)
+				.sort((a, b) => b[2] - a[2])
+			const fixedBytes = fixed.reduce((sum, [, , b]) => sum + b, 0)
+			console.log(`${name}: JS objects that appear with the first connections (intercept), by type: count (KB); ${Math.round(fixedBytes / 1024)} KB in these`)
+			console.log(fixed.map(([t, v, b]) => `${t} ${Math.round(v)} (${Math.round(b / 1024)})`).join(', '))
 		}
 	}
 }

@@ -157,6 +157,24 @@ function hono(): Contender {
 	}
 }
 
+/**
+ * Objects and bytes on the JS heap by type, from a heap snapshot (heapStats() has counts only,
+ * and counts instances of our classes as Object; the snapshot names them).
+ */
+function byType(): { types: Record<string, number>; sizes: Record<string, number> } {
+	const snapshot = Bun.generateHeapSnapshot() as unknown as { nodes: number[]; nodeClassNames: string[] }
+	// JSC's snapshot: each node is [id, size, class name index, flags].
+	const types: Record<string, number> = {}
+	const sizes: Record<string, number> = {}
+	const { nodes, nodeClassNames } = snapshot
+	for (let i = 0; i < nodes.length; i += 4) {
+		const name = nodeClassNames[nodes[i + 2]!]!
+		types[name] = (types[name] ?? 0) + 1
+		sizes[name] = (sizes[name] ?? 0) + nodes[i + 1]!
+	}
+	return { types, sizes }
+}
+
 const contenders: Record<string, () => Contender> = { raw: rawBun, 'elysia-raw': elysiaDirect, 'elysia-raw-plugins': elysiaDirectPlugins, sluice, bare: sluiceBare, elysia: elysiaGenerator, hono }
 const contender = contenders[kind]!()
 
@@ -181,7 +199,7 @@ const control = Bun.serve({
 				heap: heap.heapSize,
 				extra: heap.extraMemorySize,
 				// By type (the breakdown): only when asked, the list is long.
-				types: url.searchParams.has('types') ? heap.objectTypeCounts : undefined
+				...(url.searchParams.has('types') ? byType() : {})
 			})
 		}
 		if (url.pathname === '/cpu') {
