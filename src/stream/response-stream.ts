@@ -36,6 +36,29 @@ export interface ResponseStreamOptions {
 type Chunk = string | Uint8Array
 type DirectController = ReadableStreamDirectController
 
+const DEFAULT_HEARTBEAT = ':\n\n'
+
+/** A stream's heartbeat and stall settings. Streams with the same ones share one: thousands stay open. */
+interface Timing {
+	heartbeatMs: number
+	heartbeat: string
+	stallMs: number
+	/** The ticker interval the stream joins; 0: none. */
+	tickEvery: number
+}
+// The usual settings (default heartbeat text and stall timeout), by heartbeatMs.
+const timings = new Map<number, Timing>()
+
+function timingOf(heartbeatMs: number, heartbeat: string, stallTimeoutMs: number | undefined): Timing {
+	const usual = heartbeat === DEFAULT_HEARTBEAT && stallTimeoutMs === undefined
+	const known = usual ? timings.get(heartbeatMs) : undefined
+	if (known) return known
+	const stallMs = stallTimeoutMs ?? 2 * heartbeatMs
+	const timing = { heartbeatMs, heartbeat, stallMs, tickEvery: heartbeatMs > 0 ? heartbeatMs : Math.max(0, stallMs) }
+	if (usual && timings.size < 64) timings.set(heartbeatMs, timing)
+	return timing
+}
+
 let lastStreamId = 0
 /** A new process-unique stream id, shared by everything the connection registry holds. */
 export const newStreamId = (): number => ++lastStreamId
@@ -73,24 +96,18 @@ export class ResponseStream implements Beating {
 	#closeListeners: CloseListener[] | undefined
 	#abort: AbortController | undefined
 	#endPull: (() => void) | undefined
-	#tickEvery = 0
-	// Set by every write and read by the heartbeat ticker, which stamps the time: a clock
-	// read per write would cost more than a fan-out's whole write to some sockets.
-	#wroteSinceTick = false
+	// Every write sets it to -1 and the heartbeat ticker stamps the time: a clock read per
+	// write would cost more than a fan-out's whole write to some sockets.
 	#lastWriteAt = performance.now()
 	#lastProgressAt = this.#lastWriteAt
-	#heartbeatMs: number
-	#heartbeat: string
-	#stallMs: number
+	#timing: Timing
 	// Held for its signal, whose abort is how a disconnect is seen. Keeping only the signal
 	// (to let the request go) made some disconnects go unseen (test/events/browser.test.ts).
 	#request: Request | undefined
 
 	constructor(options: ResponseStreamOptions) {
-		const { request, server, heartbeatMs = 15_000, heartbeat = ':\n\n' } = options
-		this.#heartbeatMs = heartbeatMs
-		this.#heartbeat = heartbeat
-		this.#stallMs = options.stallTimeoutMs ?? 2 * heartbeatMs
+		const { request, server, heartbeatMs = 15_000, heartbeat = DEFAULT_HEARTBEAT } = options
+		const timing = (this.#timing = timingOf(heartbeatMs, heartbeat, options.stallTimeoutMs))
 		if (request) {
 			// Bun cuts a request that is silent for 10 s; a stream decides its own liveness.
 			if (server) idleTimeoutOff(server, request)
@@ -98,10 +115,7 @@ export class ResponseStream implements Beating {
 			if (request.signal.aborted) queueMicrotask(() => this.close('client'))
 			else request.signal.addEventListener('abort', this, { once: true })
 		}
-		if (heartbeatMs > 0 || this.#stallMs > 0) {
-			this.#tickEvery = heartbeatMs > 0 ? heartbeatMs : this.#stallMs
-			joinHeartbeat(this.#tickEvery, this)
-		}
+		if (timing.tickEvery) joinHeartbeat(timing.tickEvery, this)
 
 		const body = new ReadableStream(new DirectSource(this))
 		this.response = new Response(body, {
@@ -151,7 +165,7 @@ export class ResponseStream implements Beating {
 	write(chunk: Chunk, events = 0): boolean {
 		if (this.#closeReason !== undefined) return false
 		this.eventsSent += events
-		this.#wroteSinceTick = true
+		this.#lastWriteAt = -1
 		if (this.#ctrl) return this.#send(this.#ctrl, chunk)
 		// Before Bun pulls, hold a little; past that, ask the producer to wait for the pull.
 		;(this.#early ??= []).push(chunk)
@@ -178,7 +192,7 @@ export class ResponseStream implements Beating {
 	close(reason: CloseReason = 'done'): void {
 		if (this.#closeReason !== undefined) return
 		this.#closeReason = reason
-		if (this.#tickEvery) leaveHeartbeat(this.#tickEvery, this)
+		if (this.#timing.tickEvery) leaveHeartbeat(this.#timing.tickEvery, this)
 		this.#request?.signal.removeEventListener('abort', this)
 		if (this.#ctrl) {
 			try {
@@ -197,17 +211,13 @@ export class ResponseStream implements Beating {
 	/** @internal heartbeat ticker */
 	beat(now: number): void {
 		if (this.#closeReason !== undefined) return
-		if (this.#wroteSinceTick) {
-			this.#wroteSinceTick = false
-			this.#lastWriteAt = now
-		}
+		if (this.#lastWriteAt < 0) this.#lastWriteAt = now
+		const { heartbeatMs, stallMs } = this.#timing
 		if (this.#unsent > 0) {
-			if (this.#stallMs > 0 && this.#ctrl && now - this.#lastProgressAt > this.#stallMs)
-				this.close('stalled')
+			if (stallMs > 0 && this.#ctrl && now - this.#lastProgressAt > stallMs) this.close('stalled')
 			return
 		}
-		if (this.#heartbeatMs > 0 && now - this.#lastWriteAt >= this.#heartbeatMs)
-			this.write(this.#heartbeat)
+		if (heartbeatMs > 0 && now - this.#lastWriteAt >= heartbeatMs) this.write(this.#timing.heartbeat)
 	}
 
 	/** @internal Bun pulls the body: the socket is ready for writes. */
