@@ -101,12 +101,15 @@ export class Subscriber implements ReplayTarget {
 	#heldBytes = 0
 	/** Live frames up to this id were written by the replay (-1: none to skip). */
 	#floor = -1
-	/** Frames waiting for the client to catch up; made on first use (most clients never fall behind). */
+	/**
+	 * Frames waiting for the client to catch up, there while a wait for the drain runs (one field
+	 * says both: an object of 12 fields is 112 B, of 13, 160). Made on first use: most clients
+	 * never fall behind.
+	 */
 	#pending: Frame[] | undefined
 	#pendingBytes = 0
 	#home: SubscriberHome | undefined
 	#droppedUnsent = 0
-	#waiting = false
 
 	constructor(stream: ResponseStream, topic: string, options: SubscriberOptions | SubscriberConfig = {}) {
 		this.stream = stream
@@ -217,8 +220,9 @@ export class Subscriber implements ReplayTarget {
 			if (!stream.write(bytes, frames.length)) this.#waitForDrain()
 			return
 		}
-		// The client is behind: hold the frames here, within the limit.
-		const pending = (this.#pending ??= [])
+		// The client is behind: hold the frames here, within the limit, until it drains.
+		this.#waitForDrain()
+		const pending = this.#pending!
 		for (const f of frames) {
 			pending.push(f)
 			this.#pendingBytes += f.bytes.byteLength
@@ -231,7 +235,6 @@ export class Subscriber implements ReplayTarget {
 				this.dropped++
 			}
 		}
-		this.#waitForDrain()
 	}
 
 	#over(): boolean {
@@ -239,20 +242,17 @@ export class Subscriber implements ReplayTarget {
 	}
 
 	#waitForDrain(): void {
-		if (this.#waiting) return
-		this.#waiting = true
-		this.stream.drained().then(() => {
-			this.#waiting = false
-			this.#flush()
-		})
+		if (this.#pending) return
+		this.#pending = []
+		this.stream.drained().then(() => this.#flush())
 	}
 
 	#flush(): void {
 		const stream = this.stream
 		const frames = this.#pending
-		if (stream.closed || !frames?.length) return
 		this.#pending = undefined
 		this.#pendingBytes = 0
+		if (stream.closed || !frames?.length) return
 		if (this.#droppedUnsent) {
 			stream.write(encodeSseBytes({ event: HubEvents.dropped, data: { count: this.#droppedUnsent } }))
 			this.#droppedUnsent = 0
