@@ -119,6 +119,7 @@ export class Subscriber {
 		this.#backlog = undefined
 		this.#backlogBytes = 0
 		if (this.stream.closed) return
+		if (lastEventId !== undefined && !replay.complete) this.stream.report('replay-incomplete')
 		if (lastEventId !== undefined && !replay.complete)
 			this.stream.write(
 				encodeSseBytes({
@@ -179,6 +180,7 @@ export class Subscriber {
 				this.#pendingBytes -= pending.shift()!.bytes.byteLength
 				this.#droppedUnsent++
 				this.dropped++
+				stream.report('dropped')
 			}
 		}
 		this.#waitForDrain()
