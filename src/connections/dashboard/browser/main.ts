@@ -98,18 +98,21 @@ function drawChart(key: (typeof RATES)[number]): void {
 	g.clearRect(0, 0, width, height)
 	const values = samples.map((s) => s[key])
 	const max = Math.max(1, ...values)
+	// The last 300 seconds, newest on the right, each series on its own scale: an area under a line.
+	const step = width / 299
+	const start = width - (values.length - 1) * step
+	const y = (v: number) => height - 2 - (v / max) * (height - 6)
+	g.beginPath()
+	values.forEach((v, i) => (i === 0 ? g.moveTo(start, y(v)) : g.lineTo(start + i * step, y(v))))
 	g.strokeStyle = '#3b7ddd'
 	g.lineWidth = 2
-	g.beginPath()
-	const step = width / Math.max(1, 299)
-	const start = width - (values.length - 1) * step
-	values.forEach((v, i) => {
-		const x = start + i * step
-		const y = height - 2 - (v / max) * (height - 6)
-		if (i === 0) g.moveTo(x, y)
-		else g.lineTo(x, y)
-	})
 	g.stroke()
+	if (values.length) {
+		g.lineTo(width, height)
+		g.lineTo(start, height)
+		g.fillStyle = 'rgba(59, 125, 221, 0.15)'
+		g.fill()
+	}
 	canvas.dataset.points = String(values.length)
 	const last = samples[samples.length - 1]
 	$(`rate-${key}`).textContent = last ? (key === 'bytes' ? `${bytes(last.bytes)}/s` : format(last[key])) : '0'
