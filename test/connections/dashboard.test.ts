@@ -3,7 +3,7 @@ import { afterEach, describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
 import { streaming, ResponseStream, type ConnectionsOptions } from '../../plugins'
 import { ConnectionRegistry, type Trouble } from '../../src/connections'
-import { ProcessBoard, Rates, TroubleLog, tokenCookie, type DashboardSummary, type ConnectionsPage } from '../../src/connections/dashboard'
+import { Dashboard, ProcessBoard, Rates, TOPICS_SHOWN, TroubleLog, tokenCookie, type DashboardSummary, type ConnectionsPage } from '../../src/connections/dashboard'
 import { memory } from '../../src/hub'
 import { listen, until, type TestServer } from '../support/server'
 import { RawClient } from '../support/raw-http'
@@ -119,6 +119,11 @@ describe('trouble, rates and processes', () => {
 		expect(counts).toMatchObject({ slow: 5, dropped: 7, error: 0, 'refused-503': 0 })
 		expect(recent.slow!.map((t) => [t.route, t.at])).toEqual([['/r4', 1004], ['/r3', 1003]])
 		expect(recent.dropped).toEqual([{ kind: 'dropped', route: '/d', count: 7, at: 2000 }])
+		// One stream's troubles within a second are one entry: drop-oldest reports each frame.
+		for (let i = 0; i < 50; i++) log.add({ kind: 'dropped', route: '/d', id: 9, count: 1 }, 3000 + i)
+		log.add({ kind: 'dropped', route: '/d', id: 9, count: 1 }, 4500)
+		expect(log.summary().recent.dropped!.map((t) => [t.count, t.at])).toEqual([[1, 4500], [50, 3000]])
+		expect(log.summary().counts.dropped).toBe(58)
 	})
 
 	test('rates are per-second differences of the totals, over the time between samples; the history is bounded', () => {
@@ -128,6 +133,31 @@ describe('trouble, rates and processes', () => {
 		expect(rates.sample(2000)).toEqual({ at: 2000, opened: 5, closed: 2, events: 500, bytes: 25_000 })
 		for (let t = 3000; t <= 6000; t += 1000) rates.sample(t)
 		expect(rates.history().map((s) => [s.at, s.opened])).toEqual([[4000, 0], [5000, 0], [6000, 0]])
+	})
+
+	test('with 5,000 streams on 2,000 topics, an update stays small: the busiest topics, no addresses, one page of rows', async () => {
+		const registry = new ConnectionRegistry({ maxStreams: 0, maxPerAddress: 0 })
+		const dashboard = new Dashboard(registry)
+		try {
+			for (let i = 0; i < 5000; i++) {
+				const stream = new ResponseStream({ contentType: 'text/event-stream', heartbeatMs: 0 })
+				registry.add(stream, { kind: 'sse', route: '/t/:topic', topics: [`user:${i % 2000}`], address: `10.${i >> 8}.${i & 255}.1` })
+			}
+			const { summary, frame } = await dashboard.current()
+			expect(summary.counts.total).toBe(5000)
+			expect(summary.subscriptions).toBe(5000)
+			expect(summary.topicCount).toBe(2000)
+			expect(Object.keys(summary.counts.byTopic)).toHaveLength(TOPICS_SHOWN)
+			// The busiest first: topics 0..999 have three subscribers, the others two.
+			expect(Object.values(summary.counts.byTopic).every((n) => n === 3)).toBe(true)
+			expect(frame.byteLength).toBeLessThan(16 * 1024)
+			const page = dashboard.page(4990, 50)
+			expect(page.rows.map((r) => r.topics[0])).toEqual(Array.from({ length: 10 }, (_, i) => `user:${(4990 + i) % 2000}`))
+			for (const { id } of registry.list()) registry.close(id)
+			expect(registry.count).toBe(0)
+		} finally {
+			dashboard.close()
+		}
 	})
 
 	test('two processes on one transport each list both; one not heard from is forgotten', async () => {
@@ -163,7 +193,7 @@ describe('dashboard routes', () => {
 		const pageToken = /data-token="([^"]+)"/.exec(await page.text())![1]!
 		const id = JSON.parse((await (await fetch(`${url}/connections`, { headers: bearer })).text())).connections[0].id
 		// Even with the page's token and a same-origin request, no guard, no close.
-		for (const headers of [{}, { authorization: 'Bearer nope' }, { cookie: 'sluice_dashboard=nope' }]) {
+		for (const headers of [{}, { authorization: 'Bearer nope' }, { cookie: 'sluice_dashboard=nope' }] as Record<string, string>[]) {
 			const refused = await fetch(`${url}/_sluice/close/${id}`, {
 				method: 'POST',
 				headers: { ...headers, 'x-sluice-csrf': pageToken, 'sec-fetch-site': 'same-origin' }
@@ -206,9 +236,11 @@ describe('dashboard routes', () => {
 		await open(port, '/room')
 		// 240 streams and the feed itself.
 		await until(() => latest<DashboardSummary>(reader, 'summary')?.counts.total === 241, 3000, '241 streams on the page')
-		const snapshot = await (await fetch(`${url}/connections`, { headers: bearer })).json()
+		const snapshot = (await (await fetch(`${url}/connections`, { headers: bearer })).json()) as any
 		const summary = latest<DashboardSummary>(reader, 'summary')!
-		expect(summary.counts).toEqual(snapshot.counts)
+		// The summary leaves the addresses to the table.
+		expect(summary.counts).toEqual({ ...snapshot.counts, byAddress: {} })
+		expect(snapshot.counts.byAddress).toEqual({ '127.0.0.1': 241 })
 		expect(summary.counts.byTopic).toEqual({ room: 1 })
 		expect(summary.processes).toHaveLength(1)
 		const page = latest<ConnectionsPage>(reader, 'connections')!
@@ -259,7 +291,7 @@ describe('dashboard routes', () => {
 			{ origin: 'http://evil.example', 'x-sluice-csrf': pageToken },
 			{ 'x-sluice-csrf': pageToken },
 			{ 'sec-fetch-site': 'same-origin', 'x-sluice-csrf': pageToken.replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')) }
-		])
+		] as Record<string, string>[])
 			expect([JSON.stringify(headers), (await post(headers)).status]).toEqual([JSON.stringify(headers), 403])
 		expect(ended(target)).toBe(false)
 		const closed = await post({ origin: url, 'x-sluice-csrf': pageToken })

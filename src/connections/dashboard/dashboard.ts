@@ -1,7 +1,7 @@
 import { encodeSseBytes } from '../../sse'
 import type { Transport } from '../../hub/transport'
 import { clusterConnectionCounts } from '../cluster-counts'
-import type { ConnectionRegistry } from '../registry'
+import type { ConnectionCounts, ConnectionRegistry } from '../registry'
 import { ProcessBoard } from './processes'
 import { Rates } from './rates'
 import { TroubleLog } from './trouble-log'
@@ -15,11 +15,21 @@ export interface DashboardOptions {
 	rateSamples?: number
 	/** Troubles of each kind listed with time and route. @default 5 */
 	troubleKept?: number
-	/** At most one update per this many milliseconds as streams come and go. @default 100 */
+	/** At most one update per this many milliseconds as streams come and go. @default 250 */
 	coalesceMs?: number
 }
 
 export type { DashboardSummary, ConnectionsPage }
+
+/** Topics the summary lists at most, the busiest first: one per user would make every update huge. */
+export const TOPICS_SHOWN = 100
+
+/** Counts as every viewer gets them: no addresses, the busiest topics only (a summary stays small with thousands). */
+function cut(counts: ConnectionCounts): ConnectionCounts {
+	const topics = Object.entries(counts.byTopic)
+	const byTopic = topics.length <= TOPICS_SHOWN ? counts.byTopic : Object.fromEntries(topics.sort((a, b) => b[1] - a[1]).slice(0, TOPICS_SHOWN))
+	return { ...counts, byAddress: {}, byTopic }
+}
 
 type UpdateListener = (summary: DashboardSummary, frame: Uint8Array) => void
 
@@ -45,7 +55,7 @@ export class Dashboard {
 		readonly registry: ConnectionRegistry,
 		options: DashboardOptions = {}
 	) {
-		const { tickMs = 1000, rateSamples = 300, troubleKept = 5, coalesceMs = 100 } = options
+		const { tickMs = 1000, rateSamples = 300, troubleKept = 5, coalesceMs = 250 } = options
 		this.#coalesceMs = coalesceMs
 		this.trouble = new TroubleLog(troubleKept)
 		this.rates = new Rates(() => {
@@ -130,13 +140,16 @@ export class Dashboard {
 		const registry = this.registry
 		const counts = registry.counts()
 		const cluster = this.#transport ? await clusterConnectionCounts(this.#transport).catch(() => undefined) : undefined
+		const topicCount = Object.keys((cluster ?? counts).byTopic).length
 		const history = this.rates.history()
 		const summary: DashboardSummary = {
 			at: Date.now(),
 			processId: this.processes.id,
 			draining: registry.draining,
-			counts,
-			cluster,
+			counts: cut(counts),
+			cluster: cluster && cut(cluster),
+			topicCount,
+			subscriptions: Object.values(counts.byTopic).reduce((a, b) => a + b, 0),
 			processes: this.processes.rows(),
 			trouble: this.trouble.summary(),
 			rate: history[history.length - 1]

@@ -1,4 +1,4 @@
-export { Dashboard, type DashboardOptions } from './dashboard'
+export { Dashboard, TOPICS_SHOWN, type DashboardOptions } from './dashboard'
 export { dashboardFeed, pageOf, MAX_PAGE } from './feed'
 export { dashboardHtml, dashboardScript, PAGE_HEADERS } from './page'
 export { PageTokens, tokenCookie, tokenCookieHeader, fromSameOrigin, DASHBOARD_COOKIE, CSRF_HEADER } from './access'

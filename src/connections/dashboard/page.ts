@@ -63,7 +63,7 @@ td.ua { max-width: 260px; overflow: hidden; text-overflow: ellipsis }
 <main>
 <section><h2>Open streams</h2><div class="big" id="total">0</div><table id="kinds"></table></section>
 <section><h2>By route</h2><table id="routes"></table></section>
-<section><h2>Topics</h2><table id="topics"></table></section>
+<section><h2>Topics</h2><table id="topics"></table><div id="topics-more" class="muted"></div></section>
 <section class="wide"><h2>Rates (per second, last minutes)</h2><div class="rates">
 <div>opened <b id="rate-opened">0</b><canvas id="chart-opened" width="600" height="60"></canvas></div>
 <div>closed <b id="rate-closed">0</b><canvas id="chart-closed" width="600" height="60"></canvas></div>

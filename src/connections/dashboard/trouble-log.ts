@@ -7,6 +7,8 @@ export type { TroubleEntry, TroubleSummary }
 /**
  * Counts every trouble by kind and keeps the last `keep` of each kind (a
  * bounded ring per kind, so a flood of one kind does not push out the others).
+ * Troubles of one stream within a second are one entry with their count
+ * added up (drop-oldest reports each frame it drops).
  */
 export class TroubleLog {
 	#counts = Object.fromEntries(TROUBLE_KINDS.map((k) => [k, 0])) as Record<TroubleKind, number>
@@ -17,13 +19,18 @@ export class TroubleLog {
 	add(trouble: Trouble, at = Date.now()): void {
 		this.#counts[trouble.kind] += trouble.count
 		const recent = this.#recent[trouble.kind]
+		const newest = recent[0]
+		if (newest && trouble.id !== undefined && newest.id === trouble.id && at - newest.at < 1000) {
+			newest.count += trouble.count
+			return
+		}
 		recent.unshift({ ...trouble, at })
 		if (recent.length > this.keep) recent.pop()
 	}
 
 	summary(): TroubleSummary {
 		const recent: Record<string, TroubleEntry[]> = {}
-		for (const kind of TROUBLE_KINDS) recent[kind] = this.#recent[kind].slice()
+		for (const kind of TROUBLE_KINDS) recent[kind] = this.#recent[kind].map((t) => ({ ...t }))
 		return { counts: { ...this.#counts }, recent }
 	}
 }

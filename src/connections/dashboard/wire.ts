@@ -85,10 +85,17 @@ export interface DashboardSummary {
 	at: number
 	processId: string
 	draining: boolean
-	/** This process's counts: the numbers of `/connections`. */
+	/**
+	 * This process's counts: the numbers of `/connections`, without `byAddress`
+	 * (the table has the addresses), and `byTopic` cut to the busiest topics.
+	 */
 	counts: CountsWire
-	/** Counts summed over every process of the transport (this process's alone with memory()). */
+	/** Counts summed over every process of the transport (this process's alone with memory()), cut the same way. */
 	cluster: CountsWire | undefined
+	/** Topics with subscribers here (or in the cluster), of which `byTopic` lists the busiest `TOPICS_SHOWN`. */
+	topicCount: number
+	/** Streams of this process subscribed to a topic (one per topic it follows). */
+	subscriptions: number
 	processes: ProcessRow[]
 	trouble: TroubleSummary
 	/** The latest rate sample. */

@@ -45,9 +45,8 @@ function setStatus(text: string, kind: 'live' | 'down' | 'draining'): void {
 	status.className = kind
 }
 
-function showCounts(counts: CountsWire, cluster: CountsWire | undefined): void {
+function showCounts(counts: CountsWire, cluster: CountsWire | undefined, topicCount: number, subscriptions: number): void {
 	$('total').textContent = String(counts.total)
-	const subscriptions = Object.values(counts.byTopic).reduce((a, b) => a + b, 0)
 	const kinds = ['sse', 'ndjson', 'file', 'stream'].map((k) => row([k, counts.byKind[k] ?? 0], [1]))
 	fill('kinds', ['kind', 'open'], [...kinds, row(['subscriptions (to topics)', subscriptions], [1])], [1])
 	fill('routes', ['route', 'open'], sorted(counts.byRoute).map(([r, n]) => row([r, n], [1])), [1])
@@ -59,6 +58,8 @@ function showCounts(counts: CountsWire, cluster: CountsWire | undefined): void {
 		topics.map(([t, n]) => row(cluster ? [t, counts.byTopic[t] ?? 0, n] : [t, counts.byTopic[t] ?? 0], [1, 2])),
 		[1, 2]
 	)
+	const shown = Object.keys(cluster?.byTopic ?? counts.byTopic).length
+	$('topics-more').textContent = topicCount > shown ? `the busiest ${shown} of ${topicCount} topics` : ''
 }
 
 function showTrouble(summary: DashboardSummary): void {
@@ -174,7 +175,7 @@ async function read(): Promise<void> {
 				const summary: DashboardSummary = JSON.parse(message.data)
 				$('process').textContent = summary.processId
 				// One process: the cluster's counts are its own, no column of their own.
-				showCounts(summary.counts, summary.processes.length > 1 ? summary.cluster : undefined)
+				showCounts(summary.counts, summary.processes.length > 1 ? summary.cluster : undefined, summary.topicCount, summary.subscriptions)
 				showTrouble(summary)
 				showProcesses(summary)
 				addSample(summary.rate)
