@@ -168,13 +168,16 @@ export class ConnectionRegistry {
 		return this.#opened
 	}
 
-	/** Live counts, total and by route, topic, address and kind. */
-	counts(): ConnectionCounts {
+	/**
+	 * Live counts, total and by route, topic, address and kind. `addresses: false`
+	 * leaves `byAddress` empty: with thousands of clients it is most of the cost.
+	 */
+	counts({ addresses = true }: { addresses?: boolean } = {}): ConnectionCounts {
 		return {
 			total: this.#live.size,
 			byRoute: this.#byRoute.toObject(),
 			byTopic: this.#byTopic.toObject(),
-			byAddress: this.#byAddress.toObject(),
+			byAddress: addresses ? this.#byAddress.toObject() : {},
 			byKind: this.#byKind.toObject()
 		}
 	}

@@ -63,7 +63,7 @@ export class Dashboard {
 			return { opened: registry.opened, closed: registry.opened - registry.count, events, bytes }
 		}, rateSamples)
 		this.processes = new ProcessBoard(() => {
-			const { total, byKind } = registry.counts()
+			const { total, byKind } = registry.counts({ addresses: false })
 			return { total, byKind, draining: registry.draining }
 		}, Math.max(10_000, 5 * tickMs))
 		const changed = () => this.#changed()
@@ -138,7 +138,7 @@ export class Dashboard {
 	async #build(): Promise<{ summary: DashboardSummary; frame: Uint8Array }> {
 		this.#lastBuilt = performance.now()
 		const registry = this.registry
-		const counts = registry.counts()
+		const counts = registry.counts({ addresses: false })
 		const cluster = this.#transport ? await clusterConnectionCounts(this.#transport).catch(() => undefined) : undefined
 		const topicCount = Object.keys((cluster ?? counts).byTopic).length
 		const history = this.rates.history()
