@@ -19,7 +19,7 @@ const config = JSON.parse(process.argv[2] ?? '{}') as {
 const TOPIC = 'storm'
 const transport =
 	config.transport === 'redis'
-		? redis({ url: config.redisUrl, prefix: config.prefix, history: config.historyFrames })
+		? redis({ url: config.redisUrl, prefix: config.prefix, history: { maxFrames: config.historyFrames } })
 		: memory({ history: { maxBytes: config.historyBytes, maxFrames: config.historyFrames } })
 if ('ready' in transport) await (transport as ReturnType<typeof redis>).ready()
 

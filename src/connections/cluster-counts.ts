@@ -1,4 +1,4 @@
-import type { Frame, Replay, Transport } from '../hub/transport'
+import type { Frame, Replay, ReplayPage, Transport } from '../hub/transport'
 import type { ConnectionCounts, ConnectionRegistry } from './registry'
 
 // Keys the registry's counts travel under, beside the hub's `topic:<name>`.
@@ -37,8 +37,8 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 	return {
 		publish: (topic: string, body: Uint8Array): Promise<Frame> => transport.publish(topic, body),
 		listen: (topic: string, onFrame: (frame: Frame) => void) => transport.listen(topic, onFrame),
-		replay: (topic: string, afterId: string | undefined, last?: number): Promise<Replay> =>
-			transport.replay(topic, afterId, last),
+		replay: (topic: string, afterId: string | undefined, last?: number, page?: ReplayPage): Promise<Replay> =>
+			transport.replay(topic, afterId, last, page),
 		setCounts(counts: Record<string, number>) {
 			hubCounts = counts
 			changed()

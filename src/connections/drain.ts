@@ -1,4 +1,5 @@
 import { encodeSse } from '../sse/encode'
+import { jitteredRetry } from '../sse/retry'
 import type { ConnectionInfo, LiveStream, StreamKind } from './types'
 
 /** What a farewell frame may say. */
@@ -24,6 +25,12 @@ export interface DrainOptions {
 	graceMs?: number
 	/** Reconnection delay sent to SSE clients in their last frame, in milliseconds. @default 1000 */
 	retryMs?: number
+	/**
+	 * Spread of that delay, so clients do not all come back in the same
+	 * millisecond: each stream is told a random retryMs .. retryMs * (1 + retryJitter).
+	 * @default 0.5
+	 */
+	retryJitter?: number
 	/** Why the stream ends, told to the client in its last frame. @default 'server shutting down' */
 	reason?: string
 	/** Last frame per kind of stream. @default an SSE `shutdown` event with a `retry:` hint */
@@ -58,17 +65,19 @@ const farewellTypes: Partial<Record<StreamKind, string>> = {
  */
 export function farewellResponseBody(
 	kind: StreamKind,
-	{ retryMs = 1000, reason = 'server shutting down', farewells }: DrainOptions
+	{ retryMs = 1000, retryJitter = 0.5, reason = 'server shutting down', farewells }: DrainOptions
 ): { body: string | Uint8Array; contentType: string } | undefined {
 	const farewell = { ...defaultFarewells, ...farewells }[kind]
 	const contentType = farewellTypes[kind]
-	return farewell && contentType ? { body: farewell({ reason, retryMs }), contentType } : undefined
+	return farewell && contentType
+		? { body: farewell({ reason, retryMs: jitteredRetry(retryMs, retryJitter) }), contentType }
+		: undefined
 }
 
 /** Closes `entries`: a farewell and close for kinds that have one, the grace period for the others. */
 export async function drainStreams(
 	entries: { stream: LiveStream; info: ConnectionInfo }[],
-	{ graceMs = 5000, retryMs = 1000, reason = 'server shutting down', farewells }: DrainOptions = {}
+	{ graceMs = 5000, retryMs = 1000, retryJitter = 0.5, reason = 'server shutting down', farewells }: DrainOptions = {}
 ): Promise<DrainResult> {
 	const byKind = { ...defaultFarewells, ...farewells }
 	const waiting: LiveStream[] = []
@@ -81,7 +90,7 @@ export async function drainStreams(
 			waiting.push(stream)
 			continue
 		}
-		stream.write(farewell({ reason, retryMs }), 1)
+		stream.write(farewell({ reason, retryMs: jitteredRetry(retryMs, retryJitter) }), 1)
 		stream.close('server')
 		farewelled++
 	}

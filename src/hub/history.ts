@@ -1,5 +1,5 @@
 import { OptionError } from '../errors'
-import type { Frame, Replay } from './transport'
+import type { Frame, Replay, ReplayPage } from './transport'
 
 /** Options of a topic's history ring. */
 export interface HistoryOptions {
@@ -66,7 +66,12 @@ export class HistoryRing {
 
 	/** The last `k` frames, oldest first. */
 	last(k: number): Frame[] {
-		return this.#slice(Math.max(0, this.#size - Math.max(0, Math.floor(k))))
+		return this.#slice(this.#lastFrom(k)).frames
+	}
+
+	/** The last `k` frames, oldest first, at most one page of them. */
+	lastPage(k: number, page?: ReplayPage): Replay {
+		return { ...this.#slice(this.#lastFrom(k), page), complete: true }
 	}
 
 	/**
@@ -75,11 +80,11 @@ export class HistoryRing {
 	 * id before the oldest frame held means frames were evicted; both are
 	 * incomplete.
 	 */
-	after(afterId: string, latestId: number): Replay {
+	after(afterId: string, latestId: number, page?: ReplayPage): Replay {
 		const n = idNumber(afterId)
 		if (n === undefined || n > latestId) return { frames: [], complete: false }
 		const oldest = this.oldestId ?? latestId + 1
-		if (n < oldest - 1) return { frames: this.#slice(0), complete: false }
+		if (n < oldest - 1) return { ...this.#slice(0, page), complete: false }
 		// Ids increase, so the first frame after n is found by binary search.
 		let lo = 0
 		let hi = this.#size
@@ -88,13 +93,24 @@ export class HistoryRing {
 			if (this.#ids[(this.#head + mid) % this.maxFrames]! <= n) lo = mid + 1
 			else hi = mid
 		}
-		return { frames: this.#slice(lo), complete: true }
+		return { ...this.#slice(lo, page), complete: true }
 	}
 
-	#slice(from: number): Frame[] {
-		const out: Frame[] = []
-		for (let i = from; i < this.#size; i++) out.push(this.#frames[(this.#head + i) % this.maxFrames]!)
-		return out
+	#lastFrom(k: number): number {
+		return Math.max(0, this.#size - Math.max(0, Math.floor(k)))
+	}
+
+	/** The frames from index `from` on, references to the ring's own (never copies), within `page`. */
+	#slice(from: number, { maxFrames = Infinity, maxBytes = Infinity }: ReplayPage = {}): { frames: Frame[]; more?: boolean } {
+		const frames: Frame[] = []
+		let bytes = 0
+		for (let i = from; i < this.#size; i++) {
+			const frame = this.#frames[(this.#head + i) % this.maxFrames]!
+			bytes += frame.bytes.byteLength
+			if (frames.length > 0 && (frames.length >= maxFrames || bytes > maxBytes)) return { frames, more: true }
+			frames.push(frame)
+		}
+		return { frames }
 	}
 
 	#evict(): void {

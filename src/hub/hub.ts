@@ -1,7 +1,8 @@
-import { SluiceError } from '../errors'
-import { encodeSseBytes, lastEventIdOf } from '../sse'
+import { OptionError, SluiceError } from '../errors'
+import { encodeSseBytes, jitteredRetry, lastEventIdOf } from '../sse'
 import type { ResponseStream } from '../stream'
 import { memory } from './memory'
+import { REPLAY_PAGE, replayHistory } from './replay'
 import { Subscriber, type SlowConsumerPolicy, type SubscriberHome, type SubscriberOptions } from './subscriber'
 import type { Frame, Transport } from './transport'
 
@@ -39,10 +40,23 @@ export interface HubOptions<Events extends PublishEvents = PublishEvents> {
 	transport?: Transport
 	/** The typed event registry (`events({...})`) publish checks data against and encodes it by. */
 	registry?: EventChecker & { readonly Events?: Events }
-	/** Unsent bytes allowed per subscriber. @default 1048576 (1 MiB) */
+	/**
+	 * Unsent live bytes allowed per subscriber (replayed history does not count).
+	 * @default 1048576 (1 MiB)
+	 */
 	maxUnsentBytes?: number
 	/** What happens to a subscriber past its limit. @default 'disconnect' */
 	slowConsumer?: SlowConsumerPolicy
+	/**
+	 * Most bytes of history one subscription is replayed (sent as the client
+	 * reads, a page at a time); past it the client gets `sluice:replay-incomplete`
+	 * and live frames. Keep it above the transport's history bytes, so that a
+	 * full history always reaches a client that reads.
+	 * @default 4194304 (4 MiB)
+	 */
+	replayBytes?: number
+	/** Spread of the `retry:` hint sent to a cut-off slow consumer, as a fraction of retryMs. @default 0.5 */
+	retryJitter?: number
 }
 
 /** Presence events a subscriber announces: data for its join and leave, given the topic's live count. */
@@ -59,6 +73,8 @@ export interface SubscribeOptions extends Omit<SubscriberOptions, 'policy'> {
 	last?: number
 	/** @default the hub's slowConsumer */
 	slowConsumer?: SlowConsumerPolicy
+	/** @default the hub's replayBytes */
+	replayBytes?: number
 	/** Publishes `join` and `leave` events on the topic for this subscriber. */
 	presence?: PresenceOptions
 }
@@ -92,6 +108,8 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 	#registry: EventChecker | undefined
 	#limit: number
 	#policy: SlowConsumerPolicy
+	#replayBytes: number
+	#retryJitter: number | undefined
 	#topics = new Map<string, Topic>()
 	#countsScheduled = false
 	#closed = false
@@ -101,6 +119,10 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		this.#registry = options.registry
 		this.#limit = options.maxUnsentBytes ?? 1024 * 1024
 		this.#policy = options.slowConsumer ?? 'disconnect'
+		this.#replayBytes = options.replayBytes ?? 4 * 1024 * 1024
+		this.#retryJitter = options.retryJitter
+		if (!(this.#replayBytes >= 0)) throw new OptionError('replayBytes must be a non-negative number')
+		if (this.#retryJitter !== undefined) jitteredRetry(1, this.#retryJitter) // refuses a bad one now
 	}
 
 	/**
@@ -159,7 +181,8 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		const sub = new Subscriber(stream, topic, {
 			...options,
 			maxUnsentBytes: options.maxUnsentBytes ?? this.#limit,
-			policy: options.slowConsumer ?? this.#policy
+			policy: options.slowConsumer ?? this.#policy,
+			retryJitter: options.retryJitter ?? this.#retryJitter
 		})
 		if (stream.closed) return sub
 		const lastEventId = options.lastEventId ?? (request && lastEventIdOf(request))
@@ -173,9 +196,12 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		this.#countsChanged()
 		sub.joinHome(t)
 		if (replaying)
-			this.transport.replay(topic, lastEventId, last).then(
-				(replay) => sub.startLive(replay, lastEventId),
-				() => sub.startLive({ frames: [], complete: false }, lastEventId ?? '')
+			void replayHistory(
+				sub,
+				(afterId, k) => this.transport.replay(topic, afterId, k, REPLAY_PAGE),
+				lastEventId,
+				last,
+				options.replayBytes ?? this.#replayBytes
 			)
 		const join = options.presence?.join
 		if (join) this.#announce(topic, 'join', join, t.subscribers.size)

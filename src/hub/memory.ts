@@ -1,5 +1,5 @@
 import { HistoryRing, idNumber, type HistoryOptions } from './history'
-import type { Frame, Replay, Transport } from './transport'
+import type { Frame, Replay, ReplayPage, Transport } from './transport'
 
 /** Options of the memory transport. */
 export interface MemoryTransportOptions {
@@ -57,13 +57,13 @@ export class MemoryTransport implements Transport {
 		return () => t.listeners.delete(onFrame)
 	}
 
-	async replay(topic: string, afterId: string | undefined, last = 0): Promise<Replay> {
+	async replay(topic: string, afterId: string | undefined, last = 0, page?: ReplayPage): Promise<Replay> {
 		const t = this.#topics.get(topic)
 		if (afterId !== undefined) {
 			if (!t) return { frames: [], complete: idNumber(afterId) === 0 }
-			return t.history.after(afterId, t.lastId)
+			return t.history.after(afterId, t.lastId, page)
 		}
-		return { frames: t ? t.history.last(last) : [], complete: true }
+		return t ? t.history.lastPage(last, page) : { frames: [], complete: true }
 	}
 
 	setCounts(counts: Record<string, number>): void {

@@ -1,17 +1,21 @@
 import { OptionError } from '../errors'
-import { encodeSseBytes } from '../sse'
+import { encodeSseBytes, jitteredRetry } from '../sse'
 import type { ResponseStream } from '../stream'
 import { viewOf, type FrameView } from './frame-view'
-import { idNumber } from './history'
-import type { Frame, Replay } from './transport'
+import { REPLAY_INCOMPLETE, type ReplayTarget } from './replay'
+import type { Frame } from './transport'
 
 /** What happens to a subscriber whose unsent bytes pass its limit. */
 export type SlowConsumerPolicy = 'disconnect' | 'drop-oldest'
 
 /** Event names the hub itself sends to a subscriber. */
 export const HubEvents = {
-	/** Sent when the Last-Event-ID is unknown or older than the history: frames were missed. */
-	replayIncomplete: 'sluice:replay-incomplete',
+	/**
+	 * Frames were missed: the Last-Event-ID is unknown or older than the history,
+	 * or the replay could not be sent in full. Data: `{ lastEventId, replayed }`,
+	 * the last id the client was sent before the gap and the frames replayed before it.
+	 */
+	replayIncomplete: REPLAY_INCOMPLETE,
 	/** The last frame before a slow consumer is disconnected. */
 	slowConsumer: 'sluice:slow-consumer',
 	/** Sent before the next frames when drop-oldest dropped some. */
@@ -22,7 +26,11 @@ export const HubEvents = {
 export interface SubscriberOptions {
 	/** Frames this subscriber should skip (e.g. its own messages). Others still share the encoded bytes. */
 	filter?: (frame: FrameView) => boolean
-	/** Unsent bytes allowed before the slow-consumer policy applies. @default 1048576 (1 MiB) */
+	/**
+	 * Unsent live bytes allowed before the slow-consumer policy applies; also how
+	 * many live bytes wait behind a replay. Replayed frames do not count.
+	 * @default 1048576 (1 MiB)
+	 */
 	maxUnsentBytes?: number
 	/** @default 'disconnect' */
 	policy?: SlowConsumerPolicy
@@ -31,6 +39,8 @@ export interface SubscriberOptions {
 	 * (subscribe() also opens the stream with it). @default 1000
 	 */
 	retryMs?: number
+	/** Spread of that hint: a random delay in retryMs .. retryMs * (1 + retryJitter). @default 0.5 */
+	retryJitter?: number
 }
 
 const concat = (frames: Frame[]): Uint8Array => {
@@ -55,19 +65,25 @@ export interface SubscriberHome {
  * One stream subscribed to one topic. Live frames are written as they come,
  * the same bytes every subscriber gets; while the client is behind they wait
  * here (bounded by the limit) and go out joined in one write when it catches up.
+ * While its history is replayed (src/hub/replay.ts), live frames are held here.
  */
-export class Subscriber {
+export class Subscriber implements ReplayTarget {
 	readonly stream: ResponseStream
 	readonly topic: string
 	/** Frames dropped by drop-oldest, in total. */
 	dropped = 0
+	/** @internal Times held live frames passed the limit during a replay and were let go. */
+	heldDropped = 0
 	#filter: SubscriberOptions['filter']
 	#limit: number
 	#policy: SlowConsumerPolicy
 	#retryMs: number
-	/** Frames that arrived before the replay was written. */
-	#backlog: Frame[] | undefined
-	#backlogBytes = 0
+	#retryJitter: number
+	/** Live frames that arrived while the history is replayed. */
+	#held: Frame[] | undefined
+	#heldBytes = 0
+	/** Live frames up to this id were written by the replay (-1: none to skip). */
+	#floor = -1
 	/** Frames waiting for the client to catch up; made on first use (most clients never fall behind). */
 	#pending: Frame[] | undefined
 	#pendingBytes = 0
@@ -82,7 +98,9 @@ export class Subscriber {
 		this.#limit = options.maxUnsentBytes ?? 1024 * 1024
 		this.#policy = options.policy ?? 'disconnect'
 		this.#retryMs = options.retryMs ?? 1000
+		this.#retryJitter = options.retryJitter ?? 0.5
 		if (!(this.#limit > 0)) throw new OptionError('maxUnsentBytes must be positive')
+		jitteredRetry(this.#retryMs, this.#retryJitter) // refuses a bad jitter now, not at the cut-off
 	}
 
 	/**
@@ -96,6 +114,7 @@ export class Subscriber {
 
 	/** @internal the stream ended */
 	streamClosed(): void {
+		this.#held = undefined
 		this.#home?.leave(this)
 	}
 
@@ -104,46 +123,64 @@ export class Subscriber {
 		return this.stream.unsentBytes + this.#pendingBytes
 	}
 
-	/** Holds live frames until startLive() (while the history is read). */
+	/** Holds live frames until startLive() (while the history is replayed). */
 	holdLive(): void {
-		this.#backlog = []
+		this.#held = []
 	}
 
-	/**
-	 * Writes the replay (and a replay-incomplete event when `lastEventId` could
-	 * not be resumed), then the live frames held meanwhile that the replay did
-	 * not already hold: no gap, no duplicate.
-	 */
-	startLive(replay: Replay, lastEventId: string | undefined): void {
-		const held = this.#backlog ?? []
-		this.#backlog = undefined
-		this.#backlogBytes = 0
+	/** @internal */
+	keeps(frame: Frame): boolean {
+		return !this.#filter || this.#filter(viewOf(frame))
+	}
+
+	/** @internal */
+	takeHeld(): Frame[] {
+		const held = this.#held ?? []
+		if (this.#held) this.#held = []
+		this.#heldBytes = 0
+		return held
+	}
+
+	/** @internal */
+	startLive(lastId: number | undefined, skipHeld = false): void {
+		const held = this.#held ?? []
+		this.#held = undefined
+		this.#heldBytes = 0
+		let floor = lastId ?? -1
+		if (skipHeld && held.length) floor = Math.max(floor, Number(held[held.length - 1]!.id))
+		const newer = held.filter((f) => Number(f.id) > floor)
+		// Frames come in id order: once one past the floor went out, none to come is below it.
+		this.#floor = newer.length ? -1 : floor
 		if (this.stream.closed) return
-		if (lastEventId !== undefined && !replay.complete) this.stream.report('replay-incomplete')
-		if (lastEventId !== undefined && !replay.complete)
-			this.stream.write(
-				encodeSseBytes({
-					event: HubEvents.replayIncomplete,
-					data: { lastEventId, replayed: replay.frames.length }
-				})
-			)
-		let upTo = replay.complete ? (idNumber(lastEventId) ?? -1) : -1
-		const frames = this.#keep(replay.frames)
-		for (const f of replay.frames) upTo = Math.max(upTo, Number(f.id))
-		for (const f of this.#keep(held)) if (Number(f.id) > upTo) frames.push(f)
+		const frames = this.#keep(newer)
 		if (frames.length) this.#send(frames, concat(frames))
 	}
 
 	/** Delivers frames published together; `joined` is their bytes, encoded once for every subscriber. */
 	deliver(frames: Frame[], joined: Uint8Array): void {
 		if (this.stream.closed) return
-		if (this.#backlog) {
+		const held = this.#held
+		if (held) {
 			for (const f of frames) {
-				this.#backlog.push(f)
-				this.#backlogBytes += f.bytes.byteLength
+				held.push(f)
+				this.#heldBytes += f.bytes.byteLength
 			}
-			if (this.#over()) this.#disconnect()
+			// Not a reason to cut the client: these frames are in the history, and the replay reads them there.
+			if (this.#heldBytes > this.#limit) {
+				this.#held = []
+				this.#heldBytes = 0
+				this.heldDropped++
+			}
 			return
+		}
+		if (this.#floor >= 0) {
+			const floor = this.#floor
+			if (Number(frames[frames.length - 1]!.id) <= floor) return
+			this.#floor = -1
+			if (Number(frames[0]!.id) <= floor) {
+				frames = frames.filter((f) => Number(f.id) > floor)
+				joined = concat(frames)
+			}
 		}
 		if (this.#filter) {
 			const kept = this.#keep(frames)
@@ -187,7 +224,7 @@ export class Subscriber {
 	}
 
 	#over(): boolean {
-		return this.stream.unsentBytes + this.#pendingBytes + this.#backlogBytes > this.#limit
+		return this.stream.unsentBytes + this.#pendingBytes > this.#limit
 	}
 
 	#waitForDrain(): void {
@@ -217,12 +254,10 @@ export class Subscriber {
 		const stream = this.stream
 		this.#pending = undefined
 		this.#pendingBytes = 0
-		this.#backlog = undefined
-		this.#backlogBytes = 0
 		stream.write(
 			encodeSseBytes({
 				event: HubEvents.slowConsumer,
-				retry: this.#retryMs,
+				retry: jitteredRetry(this.#retryMs, this.#retryJitter),
 				data: { reason: 'slow consumer', limitBytes: this.#limit } // wire data: its name stays
 			})
 		)

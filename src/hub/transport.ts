@@ -15,6 +15,20 @@ export interface Replay {
 	frames: Frame[]
 	/** False when the asked id is unknown or older than the history: frames were missed. */
 	complete: boolean
+	/** True when the page stopped before the end of the history: ask again after its last frame. */
+	more?: boolean
+}
+
+/**
+ * How much one replay() call returns at most; at least one frame when there is
+ * one. A replay is read in pages, so neither a transport nor a subscriber
+ * holds a whole history for one client.
+ */
+export interface ReplayPage {
+	/** Most frames in the page. */
+	maxFrames?: number
+	/** Most bytes in the page (a single larger frame still comes alone). */
+	maxBytes?: number
 }
 
 /**
@@ -33,9 +47,13 @@ export interface Transport {
 	listen(topic: string, onFrame: (frame: Frame) => void): () => void
 	/**
 	 * History of `topic`: the frames after `afterId` when it is given, else the
-	 * last `last` frames (none when `last` is 0 or absent).
+	 * last `last` frames (none when `last` is 0 or absent). With `page`, at most
+	 * that much, `more` set when frames are left: the caller asks again after
+	 * the last frame it got. Without one, the whole history, resolved only once
+	 * listeners have had its newest frame; with one, the page may overtake the
+	 * live delivery of its frames (the hub skips the ids it replayed).
 	 */
-	replay(topic: string, afterId: string | undefined, last?: number): Promise<Replay>
+	replay(topic: string, afterId: string | undefined, last?: number, page?: ReplayPage): Promise<Replay>
 	/** This process's live counts (e.g. `topic:chat` -> 3); shared with the other processes. */
 	setCounts(counts: Record<string, number>): void
 	/** Each count summed over the live processes. */

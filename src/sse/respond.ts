@@ -1,4 +1,6 @@
 import { ResponseStream, pump, abortableSleep, isSource, type Source, type StreamContext } from '../stream'
+import { SluiceError } from '../errors'
+import { idleTimeoutForAbandoned } from '../stream/idle-timeout'
 import { encodeSse, encodeComment } from './encode'
 import type { SseEvent } from './event'
 import { lastEventIdOf } from './last-event-id'
@@ -118,8 +120,12 @@ export function sseStream<Events extends Record<string, unknown>>(
 
 	const fail = (error: unknown) => {
 		if (stream.closed) return
-		const message = expose && error instanceof Error ? error.message : 'Internal Server Error'
-		stream.write(encodeSse({ event: 'error', data: { message } }), 1)
+		// The client's own mistake (a bad request body: a 4xx): it is told what was wrong, always,
+		// and the rest of its body is not waited for.
+		const status = error instanceof SluiceError && error.status! < 500 ? error.status : undefined
+		const message = (status || expose) && error instanceof Error ? error.message : 'Internal Server Error'
+		stream.write(encodeSse({ event: 'error', data: status ? { message, status } : { message } }), 1)
+		if (status && ctx.server) idleTimeoutForAbandoned(ctx.server, ctx.request, 1000)
 		stream.close('error')
 		ctx.onError?.(error)
 	}

@@ -90,7 +90,9 @@ describe('drain on app.stop()', () => {
 			await raw.waitFor((c) => c.closed || c.raw.includes('0\r\n\r\n'), 1000).catch(() => {})
 			const { events, retry } = parsed(raw.body)
 			expect(events.at(-1)).toMatchObject({ event: 'shutdown', data: '{"reason":"server shutting down"}' })
-			expect(retry).toBe(2500)
+			// Spread by retryJitter (0.5): 2500 to 3750 ms.
+			expect(retry).toBeGreaterThanOrEqual(2500)
+			expect(retry).toBeLessThanOrEqual(3750)
 		}
 		await until(() => shutdowns.length === 3, 1000, 'EventSource clients to see the shutdown event')
 		expect(new Set(shutdowns)).toEqual(new Set(['{"reason":"server shutting down"}']))
@@ -127,10 +129,11 @@ describe('drain on app.stop()', () => {
 		await until(() => registry.count === 1)
 		expect(await timed(() => app.stop())).toBeLessThan(1000)
 		await client.waitFor((c) => c.body.split('\n').length === 3, 1000)
-		expect(client.body.split('\n').filter(Boolean).map((line) => JSON.parse(line))).toEqual([
-			{ n: 1 },
-			{ shutdown: 'deploy', retryMs: 1000 }
-		])
+		const [first, farewell] = client.body.split('\n').filter(Boolean).map((line) => JSON.parse(line))
+		expect(first).toEqual({ n: 1 })
+		expect(farewell.shutdown).toBe('deploy')
+		expect(farewell.retryMs).toBeGreaterThanOrEqual(1000)
+		expect(farewell.retryMs).toBeLessThanOrEqual(1500)
 	})
 
 	test('a stream that ends by itself during the grace lets stop() return early', async () => {
@@ -173,10 +176,10 @@ describe('drain on app.stop()', () => {
 		clients.push(late)
 		await late.waitFor((c) => c.status === 200 && c.body.length > 0)
 		expect(late.head).toMatch(/content-type: text\/event-stream/i)
-		expect(parsed(late.body)).toEqual({
-			events: [{ event: 'shutdown', data: '{"reason":"server shutting down"}', id: undefined }],
-			retry: 1500
-		})
+		const farewell = parsed(late.body)
+		expect(farewell.events).toEqual([{ event: 'shutdown', data: '{"reason":"server shutting down"}', id: undefined }])
+		expect(farewell.retry).toBeGreaterThanOrEqual(1500)
+		expect(farewell.retry).toBeLessThanOrEqual(2250)
 		const source = new EventSource(`http://127.0.0.1:${port}/sse`)
 		sources.push(source)
 		await new Promise((resolve) => source.addEventListener('shutdown', resolve))

@@ -73,7 +73,10 @@ describe('examples/managed-stream.ts', () => {
 		for (const client of clientsOpen) {
 			const last = eventsOf(client).at(-1)!
 			expect(last.event).toBe('shutdown')
-			expect(client.body).toContain('retry: 2000\n')
+			// retryMs 2000, spread by the default retryJitter (0.5).
+			const retry = Number(/\nretry: (\d+)\n/.exec(client.body)?.[1])
+			expect(retry).toBeGreaterThanOrEqual(2000)
+			expect(retry).toBeLessThanOrEqual(3000)
 		}
 	})
 })

@@ -108,3 +108,27 @@ test('examples/analytics.ts: the current state first, then updates', async () =>
 	const page = await fetch(`${app.url}/`)
 	expect(await page.text()).toContain('/analytics-stream')
 })
+
+test('examples/broadcast.ts, as issue 10 found it: 600 POSTs of 1,940 characters fill the ring to within bytes; 30 clients resuming from id 1 all get every frame', async () => {
+	const { app, post } = await start('broadcast', { BROADCAST_INTERVAL_MS: '3600000' })
+	// Each character of the sender's name adds one byte to each of the ~511 frames kept: this one
+	// leaves the 1 MiB ring a few bytes short of full (checked below).
+	const message = 'm'.repeat(1940)
+	for (let i = 0; i < 600; i++) expect((await post('/broadcast', { message, sender: 'meyou' })).status).toBe(200)
+	const port = Number(new URL(app.url).port)
+	const clients = await Promise.all(
+		Array.from({ length: 30 }, () => RawClient.request(port, '/broadcast-stream', { headers: { 'Last-Event-ID': '1' } }))
+	)
+	running.at(-1)!.clients.push(...clients)
+	await Promise.all(clients.map((c) => c.waitFor((x) => x.raw.includes('id: 600\n') || x.raw.includes('sluice:slow-consumer'), 15_000)))
+	// Before issue 10's fix, every one of them got 0 frames and `sluice:slow-consumer`.
+	for (const c of clients) expect(parseEvents(c.body).filter((e) => e.event === 'sluice:slow-consumer')).toEqual([])
+	const frames = [...clients[0]!.body.matchAll(/id: \d+\n[^]*?\n\n/g)].map((m) => Buffer.byteLength(m[0]))
+	expect(1024 * 1024 - frames.reduce((a, b) => a + b, 0)).toBeLessThan(100)
+	for (const c of clients) {
+		const events = parseEvents(c.body)
+		const ids = events.filter((e) => e.id).map((e) => Number(e.id))
+		expect(ids).toEqual(Array.from({ length: 600 - ids[0]! + 1 }, (_, i) => ids[0]! + i))
+		expect(ids.length).toBe(frames.length)
+	}
+}, 60_000)

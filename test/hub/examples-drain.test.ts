@@ -47,6 +47,9 @@ for (const { name, path, signal } of cases)
 			const last = parseEvents(c.body).at(-1)!
 			expect(last.event).toBe('shutdown')
 			expect(JSON.parse(last.data)).toEqual({ reason: 'server shutting down' })
-			expect(c.body).toEndWith(`event: shutdown\nretry: 1000\ndata: {"reason":"server shutting down"}\n\n`)
+			// The retry hint is spread by retryJitter (0.5): 1000 to 1500 ms.
+			const [, retry] = /event: shutdown\nretry: (\d+)\ndata: \{"reason":"server shutting down"\}\n\n$/.exec(c.body) ?? []
+			expect(Number(retry)).toBeGreaterThanOrEqual(1000)
+			expect(Number(retry)).toBeLessThanOrEqual(1500)
 		}
 	})

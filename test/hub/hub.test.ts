@@ -177,19 +177,33 @@ describe('Hub', () => {
 		old.stream.close()
 	})
 
-	test('a subscriber that passes its limit while its history is read is closed as slow, and counted so', async () => {
+	test('live frames past the limit while the history is read do not cut the subscriber: they are read from history, in order', async () => {
 		const registry = new ConnectionRegistry()
 		const hub = new Hub({ transport: lateHistory(50), maxUnsentBytes: 1000 })
 		const r = reader()
 		registry.add(r.stream, { kind: 'sse', route: '/room', topics: ['room'] })
 		hub.subscribe(r.stream, 'room', { lastEventId: '0' })
-		// Held while the history is read: past 1000 bytes the policy applies at once.
-		for (let n = 1; n <= 5 && !r.stream.closed; n++) await hub.publish('room', 'tick', 'x'.repeat(300))
-		expect(r.stream.closeReason).toBe('slow')
-		expect(registry.count).toBe(0)
-		expect(registry.metrics()).toContain('\nsluice_slow_consumer_disconnects_total 1\n')
-		await until(() => parseEvents(r.text).length > 0)
-		expect(parseEvents(r.text).map((e) => e.event)).toEqual([HubEvents.slowConsumer])
+		// Held while the history is read: 1,500 bytes pass the 1,000-byte limit (issue 10: this used to cut it).
+		for (let n = 1; n <= 5; n++) await hub.publish('room', 'tick', 'x'.repeat(300))
+		await until(() => r.text.includes('id: 5\n'), 3000)
+		await hub.publish('room', 'tick', 'live')
+		await until(() => r.text.includes('id: 6\n'))
+		expect(r.stream.closed).toBe(false)
+		expect(idsOf(r.text)).toEqual([1, 2, 3, 4, 5, 6])
+		expect(parseEvents(r.text).filter((e) => e.event !== 'tick')).toEqual([])
+		expect(registry.metrics()).toContain('\nsluice_slow_consumer_disconnects_total 0\n')
+		r.stream.close()
+	})
+
+	test('live frames that pile up after the replay still meet the slow-consumer policy', async () => {
+		const hub = new Hub({ maxUnsentBytes: 1000 })
+		for (let n = 1; n <= 3; n++) await hub.publish('room', 'tick', n)
+		// Never read: the stream's body is not pulled, so every write stays unsent.
+		const stream = new ResponseStream({ contentType: 'text/event-stream', heartbeatMs: 0 })
+		hub.subscribe(stream, 'room', { lastEventId: '0' })
+		await until(() => stream.lastEventId === '3')
+		for (let n = 4; n <= 20 && !stream.closed; n++) await hub.publish('room', 'tick', 'x'.repeat(300))
+		expect(stream.closeReason).toBe('slow')
 	})
 
 	test('presence: live counts and join/leave events', async () => {

@@ -93,7 +93,7 @@ describe.skipIf(skip)('redis transport', () => {
 
 	test('replay: frames after an id, the last K, and an unknown, too old or malformed id marked incomplete', async () => {
 		const prefix = uniquePrefix('replay')
-		const a = await transport(prefix, { history: 5 })
+		const a = await transport(prefix, { history: { maxFrames: 5 } })
 		for (let i = 1; i <= 10; i++) await a.publish('r', body(`m${i}`))
 		const ids = (r: { frames: Frame[] }) => r.frames.map((f) => Number(f.id))
 
@@ -120,7 +120,7 @@ describe.skipIf(skip)('redis transport', () => {
 
 	test('a listener that joins while others publish misses nothing between its replay and live frames, and has the replay\'s frames when it resolves', async () => {
 		const prefix = uniquePrefix('join')
-		const [a, b] = [await transport(prefix, { history: 5000 }), await transport(prefix, { history: 5000 })]
+		const [a, b] = [await transport(prefix, { history: { maxFrames: 5000 } }), await transport(prefix, { history: { maxFrames: 5000 } })]
 		let publishing = true
 		const publisher = (async () => {
 			let n = 0
@@ -201,7 +201,7 @@ describe.skipIf(skip)('redis transport', () => {
 	})
 
 	test('bad options are refused at once; a Redis error reply is reported as such; the password stays out of messages', async () => {
-		expect(() => redis({ history: 0 })).toThrow(/history must be a positive integer/)
+		expect(() => redis({ history: { maxFrames: 0 } })).toThrow(/history.maxFrames must be a positive integer/)
 		expect(() => redis({ presenceTtlMs: -1 })).toThrow(/presenceTtlMs must be a positive integer/)
 
 		const prefix = uniquePrefix('errors')

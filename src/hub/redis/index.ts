@@ -2,11 +2,13 @@ import type { RedisClient } from 'bun'
 import { isUtf8 } from 'node:buffer'
 import { hostname } from 'node:os'
 import { OptionError, SluiceError } from '../../errors'
-import type { Frame, Replay, Transport } from '../transport'
+import type { HistoryOptions } from '../history'
+import type { Frame, Replay, ReplayPage, Transport } from '../transport'
 import { LiveConnection, withTimeout } from './connection'
 import { TopicFeed } from './feed'
+import { FrameCache } from './frame-cache'
 import { Presence } from './presence'
-import { PUBLISH, RAISE_COUNTER, REPLAY_AFTER, runScript } from './scripts'
+import { PUBLISH, RAISE_COUNTER, REPLAY_AFTER, REPLAY_LAST, runScript } from './scripts'
 
 /** Options of the {@link redis} transport. */
 export interface RedisTransportOptions {
@@ -17,14 +19,31 @@ export interface RedisTransportOptions {
 	url?: string
 	/**
 	 * Prefix of every key and channel, so several apps can share one Redis.
+	 * Set by the app, never from a request (topic names neither: each is keys).
 	 * @default 'sluice'
 	 */
 	prefix?: string
 	/**
-	 * Frames kept per topic for Last-Event-ID replay (a capped Redis Stream).
-	 * @default 1000
+	 * What each topic keeps for Last-Event-ID replay (a capped Redis Stream), as
+	 * the memory transport's history: `maxFrames` (default 1000) and `maxBytes`,
+	 * the frames' sum (default 1 MiB; the oldest go first; keep the hub's
+	 * replayBytes above it). Set by the app, never from a request.
 	 */
-	history?: number
+	history?: HistoryOptions
+	/**
+	 * Milliseconds after a topic's last publish when its keys (counter, history)
+	 * expire; 0 keeps them for good. After that a topic starts over: its ids
+	 * begin again from the highest one a live process has seen (else from 1),
+	 * and clients holding an older id get `sluice:replay-incomplete`.
+	 * @default 0
+	 */
+	topicTtlMs?: number
+	/**
+	 * Most history entries one Redis reply carries: a replay or a catch-up reads
+	 * in pages of this many (`XRANGE ... COUNT`), never a whole stream at once.
+	 * @default 256
+	 */
+	pageFrames?: number
 	/**
 	 * How long a process's presence counts live without a heartbeat: a process
 	 * that dies stops counting within this time.
@@ -106,6 +125,9 @@ export class RedisTransport implements Transport {
 	readonly url: string
 	private readonly prefix: string
 	private readonly history: number
+	private readonly historyBytes: number
+	private readonly topicTtlMs: number
+	private readonly pageFrames: number
 	private readonly waitMs: number
 	private readonly commandTimeoutMs: number
 	private readonly report: (error: Error) => void
@@ -114,6 +136,8 @@ export class RedisTransport implements Transport {
 	private readonly subscriber: LiveConnection
 	private readonly presence: Presence
 	private readonly feeds = new Map<string, TopicFeed>()
+	/** Per listened topic: frames decoded lately, shared by its replays and live delivery. */
+	private readonly decoded = new Map<string, FrameCache>()
 	private readonly topicOfChannel = new Map<string, string>()
 	/** Highest id this process has seen per topic: seeds a counter Redis lost. */
 	private readonly seen = new Map<string, number>()
@@ -126,7 +150,9 @@ export class RedisTransport implements Transport {
 	constructor({
 		url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
 		prefix = 'sluice',
-		history = 1000,
+		history: { maxFrames: history = 1000, maxBytes: historyBytes = 1024 * 1024 } = {},
+		topicTtlMs = 0,
+		pageFrames = 256,
 		presenceTtlMs = 5000,
 		waitMs = 2000,
 		maxBackoffMs = 1000,
@@ -134,11 +160,16 @@ export class RedisTransport implements Transport {
 		onError = (error) => console.error(error),
 		onStatus
 	}: RedisTransportOptions = {}) {
-		for (const [name, value] of Object.entries({ history, presenceTtlMs, waitMs, maxBackoffMs, commandTimeoutMs }))
+		for (const [name, value] of Object.entries({ 'history.maxFrames': history, 'history.maxBytes': historyBytes, pageFrames, presenceTtlMs, waitMs, maxBackoffMs, commandTimeoutMs }))
 			if (!Number.isInteger(value) || value <= 0) throw new OptionError(`redis transport: ${name} must be a positive integer (got ${value})`)
+		if (!Number.isInteger(topicTtlMs) || topicTtlMs < 0)
+			throw new OptionError(`redis transport: topicTtlMs must be a non-negative integer (got ${topicTtlMs})`)
 		this.url = redactPassword(url)
 		this.prefix = prefix
 		this.history = history
+		this.historyBytes = historyBytes
+		this.topicTtlMs = topicTtlMs
+		this.pageFrames = pageFrames
 		this.waitMs = waitMs
 		this.report = onError
 		this.onStatus = onStatus
@@ -202,8 +233,15 @@ export class RedisTransport implements Transport {
 				runScript(
 					client,
 					PUBLISH,
-					[this.key(topic, 'n'), this.key(topic, 'h')],
-					[this.channel(topic), body, String(this.history), String(this.seen.get(topic) ?? 0)]
+					[this.key(topic, 'n'), this.key(topic, 'h'), this.key(topic, 'b')],
+					[
+						this.channel(topic),
+						body,
+						String(this.history),
+						String(this.seen.get(topic) ?? 0),
+						String(this.historyBytes),
+						String(this.topicTtlMs)
+					]
 				),
 				'publish'
 			)
@@ -227,6 +265,7 @@ export class RedisTransport implements Transport {
 		if (!feed) {
 			feed = new TopicFeed(topic, (t, after) => this.readAfter(t, after), this.report)
 			this.feeds.set(topic, feed)
+			this.decoded.set(topic, new FrameCache(this.historyBytes))
 			this.topicOfChannel.set(this.channel(topic), topic)
 			const client = this.subscriber.client
 			if (client)
@@ -240,12 +279,13 @@ export class RedisTransport implements Transport {
 			const current = this.feeds.get(topic)
 			if (!current?.listeners.delete(listener) || current.listeners.size > 0) return
 			this.feeds.delete(topic)
+			this.decoded.delete(topic)
 			this.topicOfChannel.delete(this.channel(topic))
 			this.subscriber.client?.unsubscribe(this.channel(topic)).catch(() => {})
 		}
 	}
 
-	async replay(topic: string, afterId: string | undefined, last = 0): Promise<Replay> {
+	async replay(topic: string, afterId: string | undefined, last = 0, page?: ReplayPage): Promise<Replay> {
 		// A replay right after listen() must not miss frames published before the
 		// SUBSCRIBE took effect: read history only once the subscription is live.
 		const deadline = performance.now() + this.waitMs
@@ -254,32 +294,33 @@ export class RedisTransport implements Transport {
 			this.commands.client ??
 			((await this.commands.whenUp(Math.max(0, deadline - performance.now()))) ? this.commands.client : undefined)
 		if (!client) throw new RedisUnavailableError(`redis transport: Redis at ${this.url} is unreachable; no history`)
-		let replay: Replay
-		if (afterId !== undefined) {
-			if (!/^\d{1,15}$/.test(afterId)) return { frames: [], complete: false }
-			const [complete, entries] = await this.command(
-				client,
-				runScript(client, REPLAY_AFTER, [this.key(topic, 'n'), this.key(topic, 'h')], [afterId]),
-				'replay'
-			)
-			replay = { frames: this.framesOf(topic, entries), complete: complete === 1 }
-		} else {
-			if (last <= 0) return { frames: [], complete: true }
-			const entries = await this.command(
-				client,
-				client.send('XREVRANGE', [this.key(topic, 'h'), '+', '-', 'COUNT', String(last)]),
-				'replay'
-			)
-			replay = { frames: this.framesOf(topic, entries).reverse(), complete: true }
-		}
+		if (afterId !== undefined && !/^\d{1,15}$/.test(afterId)) return { frames: [], complete: false }
+		if (afterId === undefined && last <= 0) return { frames: [], complete: true }
+		const keys = [this.key(topic, 'n'), this.key(topic, 'h')]
+		const count = Math.max(1, Math.min(this.pageFrames, page?.maxFrames ?? Infinity))
+		// Redis stops a page at its bytes too, so a client that does not read holds little.
+		const bytes = String(Math.max(1, Math.min(page?.maxBytes ?? Infinity, 2 ** 53 - 1)))
+		const [head, entries, more]: [number, [string, string[]][], number] = await this.command(
+			client,
+			afterId !== undefined
+				? runScript(client, REPLAY_AFTER, keys, [afterId, String(count), bytes])
+				: runScript(client, REPLAY_LAST, keys, [String(last), String(count), bytes]),
+			'replay'
+		)
+		const frames = this.framesOf(topic, entries)
+		const complete = afterId === undefined || head === 1
+		// A page: the caller (the hub) skips live frames its replay already had.
+		if (page) return more === 1 ? { frames, complete, more: true } : { frames, complete }
+		// The whole history, still read a page at a time.
+		if (more === 1) frames.push(...(await this.readAfter(topic, Number.parseInt(entries.at(-1)![0]))))
 		// The history reply can overtake the pub/sub messages of the same frames (two
 		// connections). Resolve only once listeners have had them, as with memory: a
 		// caller that holds live frames during replay() then sees every one before
 		// the replay, and none after it that the replay already had.
-		const newest = replay.frames.at(-1)
+		const newest = frames.at(-1)
 		const feed = this.feeds.get(topic)
 		if (newest && feed?.active) await feed.whenDelivered(Number(newest.id), this.waitMs)
-		return replay
+		return { frames, complete }
 	}
 
 	setCounts(counts: Record<string, number>): void {
@@ -295,11 +336,12 @@ export class RedisTransport implements Transport {
 		this.closed = true
 		await this.presence.stop()
 		this.feeds.clear()
+		this.decoded.clear()
 		this.commands.close()
 		this.subscriber.close()
 	}
 
-	private key(topic: string, kind: 'n' | 'h'): string {
+	private key(topic: string, kind: 'n' | 'h' | 'b'): string {
 		// The hash tag keeps a topic's counter and stream in one cluster slot.
 		return `${this.prefix}:{${topic}}:${kind}`
 	}
@@ -310,7 +352,7 @@ export class RedisTransport implements Transport {
 
 	private restoreCounters(client: RedisClient): void {
 		for (const [topic, id] of this.seen)
-			void this.command(client, runScript(client, RAISE_COUNTER, [this.key(topic, 'n')], [String(id)]), 'restore').catch(
+			void this.command(client, runScript(client, RAISE_COUNTER, [this.key(topic, 'n')], [String(id), String(this.topicTtlMs)]), 'restore').catch(
 				(error) => this.report(new Error(`redis transport: could not restore the counter of "${topic}"`, { cause: error }))
 			)
 	}
@@ -346,7 +388,8 @@ export class RedisTransport implements Transport {
 		}
 		const id = text.slice(4, end)
 		this.see(topic, Number(id))
-		return { topic, id, bytes: encoder.encode(text) }
+		const make = (): Frame => ({ topic, id, bytes: encoder.encode(text) })
+		return this.decoded.get(topic)?.frame(id, text, make) ?? make()
 	}
 
 	private framesOf(topic: string, entries: [string, string[]][] | null): Frame[] {
@@ -358,13 +401,21 @@ export class RedisTransport implements Transport {
 		return frames
 	}
 
+	/** Every frame after `afterId`, read a page (`pageFrames`) at a time. */
 	private async readAfter(topic: string, afterId: number): Promise<Frame[]> {
-		const client = this.commands.client
-		if (!client) throw new RedisUnavailableError(`redis transport: Redis at ${this.url} is unreachable`)
-		return this.framesOf(
-			topic,
-			await this.command(client, client.send('XRANGE', [this.key(topic, 'h'), `(${afterId}-0`, '+']), 'catch-up')
-		)
+		const frames: Frame[] = []
+		for (let after = afterId; ; ) {
+			const client = this.commands.client
+			if (!client) throw new RedisUnavailableError(`redis transport: Redis at ${this.url} is unreachable`)
+			const entries: [string, string[]][] = await this.command(
+				client,
+				client.send('XRANGE', [this.key(topic, 'h'), `(${after}-0`, '+', 'COUNT', String(this.pageFrames)]),
+				'catch-up'
+			)
+			frames.push(...this.framesOf(topic, entries))
+			if (entries.length < this.pageFrames) return frames
+			after = Number.parseInt(entries.at(-1)![0])
+		}
 	}
 
 	/** A command on the command connection, bounded: one that hangs drops the connection. */
