@@ -165,6 +165,27 @@ describe.skipIf(skip)('the dashboard in headless Chromium', () => {
 		await context.close()
 	}, 30_000)
 
+	test('the connection table pages on the server: 50 rows a page, next and prev', async () => {
+		const server = start()
+		servers.push(server)
+		const { context, page, requests } = await openPage(server.url)
+		// 90 streams and the page's own: under the default limit per address (100).
+		for (let i = 0; i < 90; i++) await open(server.port, '/sse')
+		await shows(page, '#range', '1-50 of 91', 3000)
+		expect(await page.locator('#connections tr[data-id]').count()).toBe(50)
+		await page.click('#next')
+		await shows(page, '#range', '51-91 of 91', 3000)
+		expect(await page.locator('#connections tr[data-id]').count()).toBe(41)
+		expect(await page.isDisabled('#next')).toBe(true)
+		await page.click('#prev')
+		await shows(page, '#range', '1-50 of 91', 3000)
+		// Each page is its own request of the data stream: the server sends one page, not the list.
+		const feeds = requests.filter((r) => new URL(r.url()).pathname === '/_sluice/feed').map((r) => new URL(r.url()).search)
+		expect(feeds).toEqual(['?offset=0&limit=50', '?offset=50&limit=50', '?offset=0&limit=50'])
+		for (const c of clients.splice(0)) c.destroy()
+		await context.close()
+	}, 30_000)
+
 	test('under its own Content-Security-Policy, the page loads its script and reads its stream', async () => {
 		const server = start()
 		servers.push(server)
