@@ -18,7 +18,8 @@ const decoder = new TextDecoder()
  * the one row is this process).
  */
 export class ProcessBoard {
-	readonly id = `${hostname()}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
+	readonly host = hostname()
+	readonly id = `${this.host}:${process.pid}:${crypto.randomUUID().slice(0, 8)}`
 	#others = new Map<string, ProcessRow>()
 	#transport: Transport | undefined
 	#unlisten: (() => void) | undefined
@@ -38,7 +39,7 @@ export class ProcessBoard {
 
 	/** This process's report, as it is published. */
 	own(): ProcessReport {
-		return { id: this.id, host: hostname(), pid: process.pid, ...this.report() }
+		return { id: this.id, host: this.host, pid: process.pid, ...this.report() }
 	}
 
 	/** Publishes this process's report; a transport that cannot publish (Redis away) is tried again next tick. */
