@@ -95,9 +95,10 @@ export function streamContext(
 ) {
 	const { request, server } = context
 	const address = registry.addressOf(request, server?.requestIP(request)?.address)
+	const route = context.route ?? new URL(request.url).pathname
 	let admitted = false
 	const admit = (): Response | undefined => {
-		const refusal = registry.admit(address, kind)
+		const refusal = registry.admit(address, kind, route)
 		admitted = !refusal
 		return refusal && refusalResponse(refusal)
 	}
@@ -112,7 +113,7 @@ export function streamContext(
 			if (!admitted && admit()) return stream.close('server')
 			registry.add(stream, {
 				kind,
-				route: context.route ?? new URL(request.url).pathname,
+				route,
 				topics,
 				address,
 				userAgent: request.headers.get('user-agent') ?? undefined

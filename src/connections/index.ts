@@ -1,6 +1,9 @@
 export {
 	ConnectionRegistry,
 	type Connection,
+	type Trouble,
+	type TroubleKind,
+	TROUBLE_KINDS,
 	type ConnectionInfo,
 	type ConnectionCounts,
 	type ConnectionRegistryOptions,

@@ -1,4 +1,4 @@
-import type { CloseReason } from '../stream'
+import type { CloseReason, StreamTrouble } from '../stream'
 import { checkAdmission, resolveLimits, type ConnectionLimits, type Refusal, type ResolvedLimits } from './limits'
 import { clientAddressOf, type ClientAddressOptions } from './client-address'
 import { Tally } from './tally'
@@ -40,19 +40,51 @@ export interface ConnectionRegistryOptions extends ConnectionLimits, ClientAddre
 	farewells?: Farewells
 }
 
+/**
+ * What went wrong with a stream, as the registry saw it: it ended badly
+ * (`slow`, `stalled`, `error`), met trouble without ending (`dropped` frames,
+ * `replay-incomplete`), or was refused before opening (`refused-503`, `refused-429`).
+ */
+export interface Trouble {
+	kind: TroubleKind
+	/** Route pattern of the stream (of a refused one, when the helper named it). */
+	route?: string
+	address?: string
+	/** The stream's id; none for a refusal. */
+	id?: number
+	/** How many (frames dropped); 1 otherwise. */
+	count: number
+	/** Why, in words (a refusal's message). */
+	detail?: string
+}
+
+/** Every kind of trouble, in the order a dashboard lists them. */
+export const TROUBLE_KINDS = ['slow', 'stalled', 'dropped', 'replay-incomplete', 'refused-503', 'refused-429', 'error'] as const
+export type TroubleKind = (typeof TROUBLE_KINDS)[number]
+
+const TROUBLED_ENDS: Partial<Record<CloseReason, TroubleKind>> = { slow: 'slow', stalled: 'stalled', error: 'error' }
+
 type OpenListener = (connection: Connection) => void
 type CloseListener = (connection: Connection, reason: CloseReason) => void
+type TroubleListener = (trouble: Trouble) => void
 /** A registered stream. It listens for its own stream's end: no closure per stream. */
 class Entry {
 	constructor(
 		readonly stream: LiveStream,
 		readonly info: ConnectionInfo,
-		private readonly remove: (entry: Entry, reason: CloseReason) => void
+		private readonly registry: ConnectionRegistry
 	) {}
 	streamClosed(reason: CloseReason): void {
-		this.remove(this, reason)
+		this.registry[removeEntry](this, reason)
+	}
+	streamTrouble(kind: StreamTrouble, count: number): void {
+		this.registry[troubleOf](this, kind, count)
 	}
 }
+
+// Called by entries only: symbols keep them off the registry's public API.
+const removeEntry = Symbol('removeEntry')
+const troubleOf = Symbol('troubleOf')
 
 const CLOSE_REASONS: CloseReason[] = ['done', 'client', 'error', 'server', 'slow', 'stalled']
 
@@ -73,6 +105,7 @@ export class ConnectionRegistry {
 	#byKind = new Tally()
 	#openListeners: OpenListener[] = []
 	#closeListeners: CloseListener[] = []
+	#troubleListeners: TroubleListener[] = []
 	#draining: DrainOptions | undefined
 	// Cumulative, for metrics: what streams that already ended sent, and how they ended.
 	#opened = 0
@@ -89,7 +122,7 @@ export class ConnectionRegistry {
 	/** Registers `stream`; it is removed when the stream closes, however it closes. */
 	add(stream: LiveStream, info: ConnectionInfo): void {
 		if (stream.closed || this.#live.has(stream.id)) return
-		const entry = new Entry(stream, info, this.#removeEntry)
+		const entry = new Entry(stream, info, this)
 		this.#live.set(stream.id, entry)
 		this.#opened++
 		this.#tally(info, 'add')
@@ -103,9 +136,10 @@ export class ConnectionRegistry {
 	 * Whether one more stream from `address` may open now: undefined if so, or
 	 * why not (503 while draining or at `maxStreams`, 429 at `maxPerAddress`).
 	 * Call it right before opening the stream, with no await in between.
-	 * `kind` lets a refusal while draining carry that kind's farewell.
+	 * `kind` lets a refusal while draining carry that kind's farewell; `route`
+	 * names the route in the trouble a refusal is reported as.
 	 */
-	admit(address?: string, kind?: StreamKind): Refusal | undefined {
+	admit(address?: string, kind?: StreamKind, route?: string): Refusal | undefined {
 		const refusal = checkAdmission(this.limits, {
 			draining: this.#draining !== undefined,
 			total: this.#live.size,
@@ -113,6 +147,8 @@ export class ConnectionRegistry {
 		})
 		if (!refusal) return undefined
 		this.#refusedBy.add(refusal.reason)
+		if (this.#troubleListeners.length)
+			this.#emitTrouble({ kind: `refused-${refusal.status}`, route, address, count: 1, detail: refusal.message })
 		if (refusal.reason === 'draining' && kind) refusal.farewell = farewellResponseBody(kind, this.#draining!)
 		return refusal
 	}
@@ -132,13 +168,16 @@ export class ConnectionRegistry {
 		return this.#opened
 	}
 
-	/** Live counts, total and by route, topic, address and kind. */
-	counts(): ConnectionCounts {
+	/**
+	 * Live counts, total and by route, topic, address and kind. `addresses: false`
+	 * leaves `byAddress` empty: with thousands of clients it is most of the cost.
+	 */
+	counts({ addresses = true }: { addresses?: boolean } = {}): ConnectionCounts {
 		return {
 			total: this.#live.size,
 			byRoute: this.#byRoute.toObject(),
 			byTopic: this.#byTopic.toObject(),
-			byAddress: this.#byAddress.toObject(),
+			byAddress: addresses ? this.#byAddress.toObject() : {},
 			byKind: this.#byKind.toObject()
 		}
 	}
@@ -153,6 +192,32 @@ export class ConnectionRegistry {
 	list(filter?: (connection: Connection) => boolean): Connection[] {
 		const all = [...this.#live.values()].map(snapshot)
 		return filter ? all.filter(filter) : all
+	}
+
+	/** Snapshots of at most `limit` live streams from the `offset`-th, oldest first: a page of a long list. */
+	slice(offset: number, limit: number): Connection[] {
+		const out: Connection[] = []
+		if (limit <= 0) return out
+		let i = 0
+		for (const entry of this.#live.values()) {
+			if (i++ < offset) continue
+			out.push(snapshot(entry))
+			if (out.length >= limit) break
+		}
+		return out
+	}
+
+	/** Events and bytes sent since the registry was made, by streams ended and live. */
+	sent(): { events: number; bytes: number } {
+		let events = 0
+		let bytes = 0
+		for (const [, n] of this.#sentByKind.events.entries()) events += n
+		for (const [, n] of this.#sentByKind.bytes.entries()) bytes += n
+		for (const { stream } of this.#live.values()) {
+			events += stream.eventsSent
+			bytes += stream.bytesSent
+		}
+		return { events, bytes }
 	}
 
 	/** Closes one stream; false if there is none with that id. */
@@ -170,6 +235,14 @@ export class ConnectionRegistry {
 	/** Runs `listener` for every stream that ends, with why. Returns a remover. */
 	onClose(listener: CloseListener): () => void {
 		return listen(this.#closeListeners, listener)
+	}
+
+	/**
+	 * Runs `listener` for every trouble: a stream that ended slow, stalled or
+	 * failed, frames dropped, a replay with a gap, a refusal. Returns a remover.
+	 */
+	onTrouble(listener: TroubleListener): () => void {
+		return listen(this.#troubleListeners, listener)
 	}
 
 	/** True from drain() on: new streams are refused with 503. */
@@ -211,17 +284,28 @@ export class ConnectionRegistry {
 		})
 	}
 
-	readonly #removeEntry = (entry: Entry, reason: CloseReason) => this.#remove(entry, reason)
-
-	#remove(entry: Entry, reason: CloseReason): void {
+	/** @internal */
+	[removeEntry](entry: Entry, reason: CloseReason): void {
 		if (!this.#live.delete(entry.stream.id)) return
 		this.#tally(entry.info, 'remove')
 		this.#closedBy.add(reason)
 		this.#sentByKind.events.add(entry.info.kind, entry.stream.eventsSent)
 		this.#sentByKind.bytes.add(entry.info.kind, entry.stream.bytesSent)
+		const trouble = TROUBLED_ENDS[reason]
+		if (trouble) this[troubleOf](entry, trouble, 1)
 		if (this.#closeListeners.length === 0) return
 		const connection = snapshot(entry)
 		for (const listener of this.#closeListeners.slice()) guard(() => listener(connection, reason))
+	}
+
+	/** @internal */
+	[troubleOf]({ info, stream }: Entry, kind: TroubleKind, count: number): void {
+		if (this.#troubleListeners.length)
+			this.#emitTrouble({ kind, route: info.route, address: info.address, id: stream.id, count })
+	}
+
+	#emitTrouble(trouble: Trouble): void {
+		for (const listener of this.#troubleListeners.slice()) guard(() => listener(trouble))
 	}
 
 	#tally(info: ConnectionInfo, op: 'add' | 'remove'): void {

@@ -64,6 +64,7 @@ export async function replayHistory(
 		if (noticedAt === replayed) return
 		noticedAt = replayed
 		stream.write(encodeSseBytes({ event: REPLAY_INCOMPLETE, data: { lastEventId: id, replayed } }))
+		stream.report('replay-incomplete')
 	}
 	/** Writes `frame` unless the filter skips it; false once the stream has closed. */
 	const send = async (frame: Frame, id: number): Promise<boolean> => {

@@ -1,9 +1,9 @@
 import { joinHeartbeat, leaveHeartbeat, type Beating } from './heartbeat'
 import { streamingHeaders } from './headers'
-import { addCloseListener, notifyClose, type CloseListener, type CloseReason } from './close-listeners'
+import { addCloseListener, notifyClose, type CloseListener, type CloseReason, type StreamTrouble } from './close-listeners'
 import { idleTimeoutOff } from './idle-timeout'
 
-export type { CloseListener, CloseReason }
+export type { CloseListener, CloseReason, StreamTrouble }
 
 /** The part of Bun's Server that a stream uses: turning off the idle timeout for one request. */
 export interface TimeoutSetter {
@@ -172,6 +172,15 @@ export class ResponseStream implements Beating {
 			return () => {}
 		}
 		return addCloseListener((this.#closeListeners ??= []), listener)
+	}
+
+	/**
+	 * Tells the stream's listeners that hear trouble (the connection registry) of
+	 * trouble that did not end it, e.g. frames dropped for a slow client.
+	 */
+	report(trouble: StreamTrouble, count = 1): void {
+		for (const listener of this.#closeListeners ?? [])
+			if (typeof listener === 'object') listener.streamTrouble?.(trouble, count)
 	}
 
 	/** Ends the response (what was written is still sent) and runs the close listeners once. */
