@@ -105,7 +105,7 @@ function laterRegistry() {
 		}
 	}
 	return {
-		counts: () => target?.counts() ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} },
+		counts: (options?: { addresses?: boolean }) => target?.counts(options) ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} },
 		onOpen: listen(opens),
 		onClose: listen(closes),
 		attach(registry: ConnectionRegistry): void {

@@ -19,7 +19,7 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 	let scheduled = false
 	const write = () => {
 		scheduled = false
-		const { total, byRoute, byKind, byTopic } = registry.counts()
+		const { total, byRoute, byKind, byTopic } = registry.counts({ addresses: false })
 		const counts: Record<string, number> = { ...hubCounts, [TOTAL]: total }
 		for (const [route, n] of Object.entries(byRoute)) counts[ROUTE + route] = n
 		for (const [kind, n] of Object.entries(byKind)) counts[KIND + kind] = n
