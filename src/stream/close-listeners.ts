@@ -12,6 +12,8 @@ export type CloseReason =
 	| 'slow'
 	/** the client read nothing for longer than the stall timeout (a half-open connection) */
 	| 'stalled'
+	/** its `expiresAt` passed: the client should come back with fresh credentials */
+	| 'expired'
 
 /**
  * Told once when a stream ends: a function, or an object with a `streamClosed`
