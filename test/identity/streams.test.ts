@@ -5,6 +5,7 @@ import { Elysia } from 'elysia'
 import { streaming } from '../../plugins'
 import { ConnectionRegistry, identityOf, type Connection } from '../../src/connections'
 import { SluiceError } from '../../src/errors'
+import { fetchNdjson, NdjsonStreamError } from '../../src/client'
 import { ResponseStream, type CloseReason } from '../../src/stream'
 import { startEach, until } from '../support/server'
 import { readSse } from '../support/sse-reader'
@@ -137,6 +138,16 @@ describe('expiry', () => {
 		const { url, registry } = identityApp()
 		const body = await (await fetch(`${url}/ndjson?user=ann&ttl=150`)).text()
 		expect(body.trimEnd().split('\n').map((l) => JSON.parse(l))).toEqual([{ n: 1 }, { n: 2 }, { error: 'expired', records: 2 }])
+		// sluice/client's reader hands out the records, then throws the expiry.
+		const read: unknown[] = []
+		const error = await (async () => {
+			try {
+				for await (const r of fetchNdjson(`${url}/ndjson?user=ann&ttl=150`)) read.push(r)
+			} catch (caught) {
+				return caught as NdjsonStreamError
+			}
+		})()
+		expect([read, error?.message, error?.code]).toEqual([[{ n: 1 }, { n: 2 }], 'expired', 'NDJSON_STREAM_REMOTE'])
 		// Already expired: it ends on the next turn of the event loop, whatever the producer sent by then.
 		const past = await (await fetch(`${url}/ndjson?user=ann&ttl=-1000`)).text()
 		expect(past).toMatch(/\{"error":"expired","records":\d\}\n$/)
