@@ -67,3 +67,23 @@ test('a sync headers function is called each time too; fixed headers send the st
 	expect((error as SseClientError).status).toBe(401)
 	expect(seen).toEqual(['t1', 't2', 't3', 't3'])
 })
+
+test('a headers function that throws is a failed attempt, retried after the delay', async () => {
+	const { url, seen } = tokenServer()
+	let calls = 0
+	const attempts: unknown[] = []
+	const reader = connect(`${url}/feed`, {
+		retryMs: 20,
+		onReconnect: ({ error }) => void attempts.push(error),
+		headers: () => {
+			if (++calls === 1) throw new Error('token service down')
+			return { authorization: 'Bearer t1' }
+		}
+	})
+	for await (const m of reader) {
+		expect(m.data).toBe('t1')
+		break
+	}
+	expect([calls, seen]).toEqual([2, ['t1']])
+	expect((attempts[0] as Error).message).toBe('token service down')
+})

@@ -7,7 +7,6 @@ import type { LiveStream, StreamKind } from './types'
 export interface Expiring {
 	readonly expiresAt: number
 	expiryIndex: number
-	expire(): void
 }
 
 // setTimeout's longest delay; a later expiry is re-armed when this one fires.
@@ -20,8 +19,14 @@ const MAX_DELAY = 2 ** 31 - 1
  */
 export class ExpiryQueue<T extends Expiring> {
 	#heap: T[] = []
+	/** Called with each item when it is due (after it left the queue). */
+	readonly #expire: (item: T) => void
 	#timer: Timer | undefined
 	#armedFor = Infinity
+
+	constructor(expire: (item: T) => void) {
+		this.#expire = expire
+	}
 
 	get size(): number {
 		return this.#heap.length
@@ -55,7 +60,7 @@ export class ExpiryQueue<T extends Expiring> {
 			const item = heap[0]!
 			this.remove(item)
 			try {
-				item.expire()
+				this.#expire(item)
 			} catch (error) {
 				queueMicrotask(() => {
 					throw error

@@ -64,17 +64,13 @@ class Entry implements Expiring {
 	constructor(
 		readonly stream: LiveStream,
 		readonly info: ConnectionInfo,
-		private readonly remove: (entry: Entry, reason: CloseReason) => void,
-		private readonly expiry?: ExpiryOptions
+		private readonly remove: (entry: Entry, reason: CloseReason) => void
 	) {}
 	get expiresAt(): number {
 		return this.info.expiresAt ?? Infinity
 	}
 	streamClosed(reason: CloseReason): void {
 		this.remove(this, reason)
-	}
-	expire(): void {
-		expireStream(this.stream, this.info.kind, this.expiry)
 	}
 }
 
@@ -99,7 +95,7 @@ export class ConnectionRegistry {
 	#byAddress = new Tally()
 	#byKind = new Tally()
 	#byUser = new Tally()
-	#expiries = new ExpiryQueue<Entry>()
+	#expiries = new ExpiryQueue<Entry>(({ stream, info }) => expireStream(stream, info.kind, this.options.expiry))
 	#control: ControlChannel | undefined
 	#openListeners: OpenListener[] = []
 	#closeListeners: CloseListener[] = []
@@ -119,7 +115,7 @@ export class ConnectionRegistry {
 	/** Registers `stream`; it is removed when the stream closes, however it closes. */
 	add(stream: LiveStream, info: ConnectionInfo): void {
 		if (stream.closed || this.#live.has(stream.id)) return
-		const entry = new Entry(stream, info, this.#removeEntry, this.options.expiry)
+		const entry = new Entry(stream, info, this.#removeEntry)
 		this.#live.set(stream.id, entry)
 		this.#opened++
 		this.#tally(info, 'add')
