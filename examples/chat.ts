@@ -45,7 +45,8 @@ const app = new Elysia()
 	.post(
 		'/login',
 		({ body }) => {
-			const exp = Math.floor(Date.now() / 1000) + tokenTtlS
+			// Rounded up: a token lives at least TOKEN_TTL_S seconds (exp is in whole seconds, as JWT's).
+			const exp = Math.ceil(Date.now() / 1000) + tokenTtlS
 			return { token: tokens.sign({ sub: body.username, exp }), user: body.username, expiresAt: exp * 1000 }
 		},
 		{ body: t.Object({ username }) }
