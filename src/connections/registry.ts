@@ -214,7 +214,7 @@ export class ConnectionRegistry {
 		const selector = selectorOf(target)
 		const closed = this.#closeMatching(selector, reason)
 		this.#control
-			?.send({ type: CLOSE_MESSAGE, ...selector })
+			?.send({ type: CLOSE_MESSAGE, ...selector, reason })
 			.catch((error) => console.error('connections: could not send close to the other processes:', error?.message ?? error))
 		return closed
 	}
@@ -300,7 +300,8 @@ export class ConnectionRegistry {
 		} catch {
 			return // another version's message, or not ours: nothing to close
 		}
-		this.#closeMatching(selector, 'server')
+		const reason = CLOSE_REASONS.includes(message.reason as CloseReason) ? (message.reason as CloseReason) : 'server'
+		this.#closeMatching(selector, reason)
 	}
 
 	#remove(entry: Entry, reason: CloseReason): void {
