@@ -1,6 +1,6 @@
 import { Elysia } from 'elysia'
 import type { SseOptions } from '../src/sse'
-import { shareConnectionCounts, type ConnectionRegistry } from '../src/connections'
+import { shareConnectionCounts, type ConnectionRegistry, type StreamIdentity } from '../src/connections'
 import { Hub, memory, subscriptionStream, type EventChecker, type HubOptions, type PublishEvents, type SubscriptionOptions } from '../src/hub'
 import { EventRegistry, type EventCodec } from '../src/events'
 import { helpersDerive, streamContext, type HelperContext } from './stream-context'
@@ -22,7 +22,7 @@ export interface BroadcastOptions<Events extends PublishEvents = PublishEvents> 
 /** subscribe() on the handler context. */
 export type SubscribeFunction = <Events extends Record<string, unknown> = Record<string, unknown>>(
 	topic: string,
-	options?: SubscriptionOptions
+	options?: SubscriptionOptions & StreamIdentity
 ) => SseResponse<Events>
 
 /**
@@ -46,7 +46,12 @@ export const broadcastPlugin = <Events extends PublishEvents = PublishEvents>(op
 export const hubPlugin = <Events extends PublishEvents>({ hub, shareCounts }: Broadcast<Events>, options: object) =>
 	new Elysia({ name: 'sluice/broadcast', seed: seedOf(options) })
 		.decorate('broadcast', hub)
-		.onStart((app) => shareCounts(registryOf(app)))
+		.onStart((app) => {
+			const registry = registryOf(app)
+			shareCounts(registry)
+			// close({ user }) and close({ topic }) reach the other processes through the hub's transport.
+			registry.linkControl(hub.transport.control)
+		})
 		.onStop(() => hub.close())
 
 /**
@@ -61,7 +66,9 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 	const subscribe =
 		(context: HelperContext): SubscribeFunction =>
 			((topic, subscription = {}) => {
-				const ctx = streamContext(context, context.registry, 'sse', [topic])
+				const { expiresAt } = subscription
+				// The user stays in the subscription's options too: presence events are given it.
+				const ctx = streamContext(context, context.registry, 'sse', [topic], { user: subscription.user, expiresAt })
 				// The app's one hub: another broadcastPlugin of the app may have made it.
 				const appHub = context.hub ?? hub
 				return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, { ...sseDefaults, ...subscription }).response
@@ -105,7 +112,8 @@ function laterRegistry() {
 		}
 	}
 	return {
-		counts: (options?: { addresses?: boolean }) => target?.counts(options) ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} },
+		counts: (options?: { addresses?: boolean }) =>
+			target?.counts(options) ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {}, byUser: {} },
 		onOpen: listen(opens),
 		onClose: listen(closes),
 		attach(registry: ConnectionRegistry): void {

@@ -8,6 +8,7 @@ import {
 	type RecordOf
 } from '../src/ndjson'
 import type { Source } from '../src/stream'
+import type { StreamIdentity } from '../src/connections'
 import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the ndjson plugin: defaults for every ndjson() response and ndjsonBody() read. */
@@ -27,7 +28,7 @@ export interface NdjsonPluginOptions extends NdjsonOptions {
 export type NdjsonResponse<T = unknown> = Response & ReadableStream<T>
 
 /** ndjson() on the handler context. */
-export type NdjsonFunction = <T>(source: Source<T> | NdjsonCallback<T>, options?: NdjsonOptions) => NdjsonResponse<T>
+export type NdjsonFunction = <T>(source: Source<T> | NdjsonCallback<T>, options?: NdjsonOptions & StreamIdentity) => NdjsonResponse<T>
 
 /** ndjsonBody() on the handler context: the request body, record by record, as it arrives. */
 export type NdjsonBodyFunction = <S extends TSchema | undefined = undefined>(
@@ -56,10 +57,11 @@ export function ndjsonFor(defaults: NdjsonPluginOptions) {
 	const { maxLineBytes, bodyTimeoutMs, ...streamDefaults } = defaults
 	return {
 		ndjson: (context: HelperContext): NdjsonFunction =>
-			((source, options) => {
-				const ctx = streamContext(context, context.registry, 'ndjson')
+			((source, options = {}) => {
+				const { user, expiresAt, ...ndjsonOptions } = options
+				const ctx = streamContext(context, context.registry, 'ndjson', [], { user, expiresAt })
 				// A connection limit reached: its 503/429 instead of a stream.
-				return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
+				return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...ndjsonOptions }).response
 			}) as NdjsonFunction,
 		ndjsonBody: ({ request, server }: HelperContext): NdjsonBodyFunction =>
 			((schema, options) =>

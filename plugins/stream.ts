@@ -1,11 +1,12 @@
 import { bodyStream, type BodyStreamCallback, type BodyStreamOptions, type Chunk, type Source } from '../src/stream'
+import type { StreamIdentity } from '../src/connections'
 import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the stream plugin: defaults for every stream() response. */
 export interface StreamPluginOptions extends BodyStreamOptions {}
 
 /** stream() on the handler context. */
-export type StreamFunction = (source: Source<Chunk> | BodyStreamCallback, options?: BodyStreamOptions) => Response
+export type StreamFunction = (source: Source<Chunk> | BodyStreamCallback, options?: BodyStreamOptions & StreamIdentity) => Response
 
 /**
  * Adds `stream()` to the handler context: a response of text or bytes (CSV
@@ -28,7 +29,8 @@ export const streamPlugin = (defaults: StreamPluginOptions = {}) => {
 export const streamFor =
 	(defaults: StreamPluginOptions) =>
 	(context: HelperContext): StreamFunction =>
-	(source, options) => {
-		const ctx = streamContext(context, context.registry, 'stream')
-		return ctx.admit() ?? bodyStream(ctx, source, { ...defaults, ...options }).response
+	(source, options = {}) => {
+		const { user, expiresAt, ...streamOptions } = options
+		const ctx = streamContext(context, context.registry, 'stream', [], { user, expiresAt })
+		return ctx.admit() ?? bodyStream(ctx, source, { ...defaults, ...streamOptions }).response
 	}

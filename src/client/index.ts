@@ -1,6 +1,6 @@
 // sluice/client: the public API of the client, as docs/api.md lists it.
 export { SluiceError, OptionError } from '../errors'
-export { connect, SseClient, type ConnectOptions } from './connect'
+export { connect, SseClient, type ConnectOptions, type RequestHeaders } from './connect'
 export { edenSse, type EdenSseOptions } from './eden'
 export { SseClientError, type SseClientErrorKind } from './errors'
 // The registry's schemas without its compiler: the client decodes; checking stays on the

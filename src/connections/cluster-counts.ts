@@ -44,6 +44,7 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 			changed()
 		},
 		clusterCounts: () => transport.clusterCounts(),
+		control: transport.control,
 		close() {
 			offOpen()
 			offClose()
@@ -54,10 +55,10 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 
 /**
  * The connection counts summed over every process that shares `transport`
- * (see {@link shareConnectionCounts}); `byAddress` stays empty.
+ * (see {@link shareConnectionCounts}); `byAddress` and `byUser` stay empty.
  */
 export async function clusterConnectionCounts(transport: Transport): Promise<ConnectionCounts> {
-	const out: ConnectionCounts = { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} }
+	const out: ConnectionCounts = { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {}, byUser: {} }
 	for (const [key, n] of Object.entries(await transport.clusterCounts())) {
 		if (key === TOTAL) out.total = n
 		else if (key.startsWith(ROUTE)) out.byRoute[key.slice(ROUTE.length)] = n

@@ -5,8 +5,20 @@ import { Tally } from './tally'
 import { drainStreams, farewellResponseBody, type DrainOptions, type DrainResult, type Farewells } from './drain'
 import { connectionMetrics } from './connection-metrics'
 import type { ConnectionInfo, LiveStream, StreamKind } from './types'
+import { ExpiryQueue, expireStream, type Expiring, type ExpiryOptions } from './expiry'
+import type { ControlChannel, ControlMessage } from '../hub/transport'
+import { OptionError } from '../errors'
 
 export type { ConnectionInfo, LiveStream, StreamKind }
+
+/**
+ * Which streams `close()` and `list()` pick: those of `user`, those subscribed
+ * to `topic`, or (both given) those of the user on the topic.
+ */
+export interface ConnectionSelector {
+	user?: string
+	topic?: string
+}
 
 /** A live stream, as the registry reports it. */
 export interface Connection extends ConnectionInfo {
@@ -26,6 +38,8 @@ export interface ConnectionCounts {
 	byTopic: Record<string, number>
 	byAddress: Record<string, number>
 	byKind: Record<string, number>
+	/** Streams per user (those opened with a `user`); not summed over a cluster. */
+	byUser: Record<string, number>
 }
 
 /** Options of a ConnectionRegistry. */
@@ -38,6 +52,8 @@ export interface ConnectionRegistryOptions extends ConnectionLimits, ClientAddre
 	addressOf?: (request: Request, peer: string | undefined) => string | undefined
 	/** The last frame each kind of stream is sent on drain (see DrainOptions). @default an SSE `shutdown` event with a `retry:` hint; none for ndjson and file */
 	farewells?: Farewells
+	/** The `retry:` hint an SSE stream gets when its `expiresAt` passes. @default { retryMs: 1000, retryJitter: 0.5 } */
+	expiry?: ExpiryOptions
 }
 
 /**
@@ -68,12 +84,16 @@ type OpenListener = (connection: Connection) => void
 type CloseListener = (connection: Connection, reason: CloseReason) => void
 type TroubleListener = (trouble: Trouble) => void
 /** A registered stream. It listens for its own stream's end: no closure per stream. */
-class Entry {
+class Entry implements Expiring {
+	expiryIndex = -1
 	constructor(
 		readonly stream: LiveStream,
 		readonly info: ConnectionInfo,
 		private readonly registry: ConnectionRegistry
 	) {}
+	get expiresAt(): number {
+		return this.info.expiresAt ?? Infinity
+	}
 	streamClosed(reason: CloseReason): void {
 		this.registry[removeEntry](this, reason)
 	}
@@ -86,7 +106,10 @@ class Entry {
 const removeEntry = Symbol('removeEntry')
 const troubleOf = Symbol('troubleOf')
 
-const CLOSE_REASONS: CloseReason[] = ['done', 'client', 'error', 'server', 'slow', 'stalled']
+const CLOSE_REASONS: CloseReason[] = ['done', 'client', 'error', 'server', 'slow', 'stalled', 'expired']
+
+/** The control message that closes matching streams on the other processes. */
+const CLOSE_MESSAGE = 'sluice:close'
 
 /**
  * Every live stream, registered when it opens and removed when it ends,
@@ -103,6 +126,9 @@ export class ConnectionRegistry {
 	#byTopic = new Tally()
 	#byAddress = new Tally()
 	#byKind = new Tally()
+	#byUser = new Tally()
+	#expiries = new ExpiryQueue<Entry>(({ stream, info }) => expireStream(stream, info.kind, this.options.expiry))
+	#control: ControlChannel | undefined
 	#openListeners: OpenListener[] = []
 	#closeListeners: CloseListener[] = []
 	#troubleListeners: TroubleListener[] = []
@@ -127,6 +153,7 @@ export class ConnectionRegistry {
 		this.#opened++
 		this.#tally(info, 'add')
 		stream.onClose(entry)
+		if (info.expiresAt !== undefined) this.#expiries.add(entry)
 		if (this.#openListeners.length) this.#emit(this.#openListeners, snapshot(entry))
 		// Opened past admit() while a drain runs: it is drained too, or stop() would wait for it.
 		if (this.#draining) void drainStreams([entry], this.#draining)
@@ -178,8 +205,14 @@ export class ConnectionRegistry {
 			byRoute: this.#byRoute.toObject(),
 			byTopic: this.#byTopic.toObject(),
 			byAddress: addresses ? this.#byAddress.toObject() : {},
-			byKind: this.#byKind.toObject()
+			byKind: this.#byKind.toObject(),
+			byUser: this.#byUser.toObject()
 		}
+	}
+
+	/** Streams waiting for their `expiresAt`. */
+	get expiring(): number {
+		return this.#expiries.size
 	}
 
 	/** A snapshot of one live stream. */
@@ -188,8 +221,15 @@ export class ConnectionRegistry {
 		return entry && snapshot(entry)
 	}
 
-	/** Snapshots of every live stream, oldest first; `filter` keeps some. */
-	list(filter?: (connection: Connection) => boolean): Connection[] {
+	/**
+	 * Snapshots of every live stream, oldest first; `filter` keeps some: a
+	 * function, or a selector (`{ user }`, `{ topic }`).
+	 */
+	list(filter?: ((connection: Connection) => boolean) | ConnectionSelector): Connection[] {
+		if (filter && typeof filter === 'object') {
+			const matches = matcher(filter)
+			return [...this.#live.values()].filter(matches).map(snapshot)
+		}
 		const all = [...this.#live.values()].map(snapshot)
 		return filter ? all.filter(filter) : all
 	}
@@ -221,10 +261,41 @@ export class ConnectionRegistry {
 	}
 
 	/** Closes one stream; false if there is none with that id. */
-	close(id: number, reason: CloseReason = 'server'): boolean {
-		const entry = this.#live.get(id)
-		entry?.stream.close(reason)
-		return entry !== undefined
+	close(id: number, reason?: CloseReason): boolean
+	/**
+	 * Closes every stream of a user (`{ user }`), of a topic (`{ topic }`), or
+	 * both (the user's streams on the topic): in this process at once, and, when
+	 * the app's broadcast transport spans processes (redis), on every other
+	 * process too, by a control message (within a second). Returns how many
+	 * streams closed here. Each closes as close(id) does: no last frame.
+	 */
+	close(selector: ConnectionSelector, reason?: CloseReason): number
+	close(target: number | ConnectionSelector, reason: CloseReason = 'server'): boolean | number {
+		if (typeof target === 'number') {
+			const entry = this.#live.get(target)
+			entry?.stream.close(reason)
+			return entry !== undefined
+		}
+		const selector = selectorOf(target)
+		const closed = this.#closeMatching(selector, reason)
+		this.#control
+			?.send({ type: CLOSE_MESSAGE, ...selector, reason })
+			.catch((error) => console.error('connections: could not send close to the other processes:', error?.message ?? error))
+		return closed
+	}
+
+	/**
+	 * @internal Carries close({ user | topic }) to the other processes of the
+	 * app's transport (the broadcast plugin links it when the app starts), and
+	 * applies theirs here. Returns the unlinker.
+	 */
+	linkControl(channel: ControlChannel | undefined): () => void {
+		this.#control = channel
+		const off = channel?.listen((message) => this.#onControl(message))
+		return () => {
+			off?.()
+			if (this.#control === channel) this.#control = undefined
+		}
 	}
 
 	/** Runs `listener` for every stream that opens. Returns a remover. */
@@ -284,9 +355,30 @@ export class ConnectionRegistry {
 		})
 	}
 
+	#closeMatching(selector: ConnectionSelector, reason: CloseReason): number {
+		const matches = matcher(selector)
+		// Picked first: closing a stream removes it from #live.
+		const picked = [...this.#live.values()].filter(matches)
+		for (const entry of picked) entry.stream.close(reason)
+		return picked.length
+	}
+
+	#onControl(message: ControlMessage): void {
+		if (message.type !== CLOSE_MESSAGE) return
+		let selector: ConnectionSelector
+		try {
+			selector = selectorOf(message as ConnectionSelector)
+		} catch {
+			return // another version's message, or not ours: nothing to close
+		}
+		const reason = CLOSE_REASONS.includes(message.reason as CloseReason) ? (message.reason as CloseReason) : 'server'
+		this.#closeMatching(selector, reason)
+	}
+
 	/** @internal */
 	[removeEntry](entry: Entry, reason: CloseReason): void {
 		if (!this.#live.delete(entry.stream.id)) return
+		this.#expiries.remove(entry)
 		this.#tally(entry.info, 'remove')
 		this.#closedBy.add(reason)
 		this.#sentByKind.events.add(entry.info.kind, entry.stream.eventsSent)
@@ -312,6 +404,7 @@ export class ConnectionRegistry {
 		this.#byRoute[op](info.route)
 		this.#byKind[op](info.kind)
 		if (info.address !== undefined) this.#byAddress[op](info.address)
+		if (info.user !== undefined) this.#byUser[op](info.user)
 		for (const topic of new Set(info.topics)) this.#byTopic[op](topic)
 	}
 
@@ -338,6 +431,19 @@ function guard(run: () => void): void {
 		})
 	}
 }
+
+/** A selector with a string user or topic, at least one: an empty one would close every stream. */
+function selectorOf({ user, topic }: ConnectionSelector): ConnectionSelector {
+	if (user === undefined && topic === undefined) throw new OptionError('close(): give a user or a topic ({ user } or { topic })')
+	if ((user !== undefined && typeof user !== 'string') || (topic !== undefined && typeof topic !== 'string'))
+		throw new OptionError('close(): user and topic must be strings')
+	return user === undefined ? { topic } : topic === undefined ? { user } : { user, topic }
+}
+
+const matcher =
+	({ user, topic }: ConnectionSelector) =>
+	({ info }: Entry): boolean =>
+		(user === undefined || info.user === user) && (topic === undefined || info.topics.includes(topic))
 
 const snapshot = ({ stream, info }: Entry): Connection => ({
 	...info,

@@ -59,10 +59,13 @@ export interface HubOptions<Events extends PublishEvents = PublishEvents> {
 	retryJitter?: number
 }
 
-/** Presence events a subscriber announces: data for its join and leave, given the topic's live count. */
+/**
+ * Presence events a subscriber announces: data for its join and leave, given
+ * the topic's live count and the subscriber's `user` (if it has one).
+ */
 export interface PresenceOptions {
-	join?: (count: number) => unknown
-	leave?: (count: number) => unknown
+	join?: (count: number, user: string | undefined) => unknown
+	leave?: (count: number, user: string | undefined) => unknown
 }
 
 /** How a stream subscribes. */
@@ -77,13 +80,15 @@ export interface SubscribeOptions extends Omit<SubscriberOptions, 'policy'> {
 	replayBytes?: number
 	/** Publishes `join` and `leave` events on the topic for this subscriber. */
 	presence?: PresenceOptions
+	/** The user the subscriber belongs to: given to its presence events (subscribe() also registers it). */
+	user?: string
 }
 
 /** A topic's subscribers in this process; each leaves it when its stream ends. */
 class Topic implements SubscriberHome {
 	readonly subscribers = new Set<Subscriber>()
 	/** The leave event each subscriber that asked for one announces. */
-	readonly leaveEvents = new Map<Subscriber, (count: number) => unknown>()
+	readonly leaveEvents = new Map<Subscriber, (count: number, user?: string) => unknown>()
 	unlisten: () => void = () => {}
 	batch: Frame[] = []
 	constructor(
@@ -192,7 +197,9 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		// Listening before the history is read: what is published meanwhile is held, not lost.
 		if (replaying) sub.holdLive()
 		t.subscribers.add(sub)
-		if (options.presence?.leave) t.leaveEvents.set(sub, options.presence.leave)
+		const { leave, join } = options.presence ?? {}
+		const user = options.user
+		if (leave) t.leaveEvents.set(sub, user === undefined ? leave : (count) => leave(count, user))
 		this.#countsChanged()
 		sub.joinHome(t)
 		if (replaying)
@@ -203,8 +210,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 				last,
 				options.replayBytes ?? this.#replayBytes
 			)
-		const join = options.presence?.join
-		if (join) this.#announce(topic, 'join', join, t.subscribers.size)
+		if (join) this.#announce(topic, 'join', (count) => join(count, user), t.subscribers.size)
 		return sub
 	}
 
@@ -278,7 +284,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		if (leaveEvent && !this.#closed) this.#announce(name, 'leave', leaveEvent, this.count(name))
 	}
 
-	#announce(topic: string, event: string, data: (count: number) => unknown, count: number): void {
+	#announce(topic: string, event: string, data: (count: number, user?: string) => unknown, count: number): void {
 		// A join or leave that cannot be announced (e.g. Redis is away) is reported;
 		// rethrowing it would crash the process over a presence notice.
 		;(this as Hub).publish(topic, event, data(count)).catch((error) =>

@@ -1,4 +1,4 @@
-export type { Frame, Replay, ReplayPage, Transport } from './transport'
+export type { ControlChannel, ControlMessage, Frame, Replay, ReplayPage, Transport } from './transport'
 export { MemoryTransport, memory, type MemoryTransportOptions } from './memory'
 export { HistoryRing, type HistoryOptions } from './history'
 export { viewOf, type FrameView } from './frame-view'

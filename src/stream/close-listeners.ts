@@ -12,6 +12,8 @@ export type CloseReason =
 	| 'slow'
 	/** the client read nothing for longer than the stall timeout (a half-open connection) */
 	| 'stalled'
+	/** its `expiresAt` passed: the client should come back with fresh credentials */
+	| 'expired'
 
 /** Trouble a stream met without ending: frames dropped for a slow client, a replay with a gap. */
 export type StreamTrouble = 'dropped' | 'replay-incomplete'
