@@ -73,16 +73,19 @@ export interface CompressorSink {
 	compressorFailed(error: unknown): void
 }
 
+// A write this large is a batch (pump joins records up to batchChars): flushed on its own.
+const FLUSH_NOW_BYTES = 16 * 1024
+
 let live = 0
 /** Compressors whose native handle is still open (for tests and metrics: it returns to 0 when streams end). */
 export const openCompressors = (): number => live
 
 /**
- * Compresses a stream's writes as they come. Writes in one burst are
- * compressed together; once the burst is over (the next turn of the event
- * loop) the compressor is flushed, so the client can decode every record
- * written so far without waiting for more: compression never holds a record
- * back. `pending` is the bytes written and not yet compressed, which the
+ * Compresses a stream's writes as they come, and flushes at every batch
+ * boundary: after a write of a whole batch, after a write to an idle
+ * compressor, and otherwise once the burst of small writes is over (the next
+ * turn of the event loop). The client can decode every record written so far
+ * without waiting for more: compression never holds a record back. `pending` is the bytes written and not yet compressed, which the
  * stream counts as unsent for backpressure.
  */
 export class StreamCompressor {
@@ -120,12 +123,18 @@ export class StreamCompressor {
 		const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
 		if (bytes.byteLength === 0) return
 		const n = bytes.byteLength
+		const idle = this.pending === 0
 		this.pending += n
 		this.#z.write(bytes, () => {
 			this.pending -= n
 			if (this.pending === 0) this.#sink.compressorIdle()
 		})
-		this.#flushTimer ??= setImmediate(this.#flushNow)
+		// A write to an idle compressor (the first record, one after a pause) or a whole batch
+		// goes out at once; small writes in a burst (records sent one by one) share one flush.
+		if (idle || n >= FLUSH_NOW_BYTES) {
+			this.#cancelFlush()
+			this.#flushNow()
+		} else this.#flushTimer ??= setImmediate(this.#flushNow)
 	}
 
 	#flushNow = () => {
