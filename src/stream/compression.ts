@@ -44,21 +44,27 @@ export function compressionFor(
 
 const C = zlib.constants
 
-/** A node:zlib compressor for `encoding` (Bun implements them natively, on its thread pool). */
-export function createCompressor({ encoding, level }: Compression): Transform {
-	if (encoding === 'gzip') return zlib.createGzip({ level })
-	if (encoding === 'br')
-		return zlib.createBrotliCompress({
-			params: { [C.BROTLI_PARAM_QUALITY]: level, [C.BROTLI_PARAM_MODE]: C.BROTLI_MODE_TEXT }
-		})
-	return zlib.createZstdCompress({ params: { [C.ZSTD_c_compressionLevel]: level } })
-}
-
 /** The flush that makes everything written so far decodable, without ending the stream. */
 const FLUSH: Record<Encoding, number> = {
 	gzip: C.Z_SYNC_FLUSH,
 	br: C.BROTLI_OPERATION_FLUSH,
 	zstd: C.ZSTD_e_flush
+}
+
+/**
+ * A node:zlib compressor for `encoding` (Bun implements them natively, on its
+ * thread pool). With `flushEach`, every write is flushed in the same pass
+ * (one trip to the thread pool, not two), so its bytes are decodable at once.
+ */
+export function createCompressor({ encoding, level }: Compression, flushEach = false): Transform {
+	const flush = flushEach ? FLUSH[encoding] : undefined
+	if (encoding === 'gzip') return zlib.createGzip({ level, flush })
+	if (encoding === 'br')
+		return zlib.createBrotliCompress({
+			flush,
+			params: { [C.BROTLI_PARAM_QUALITY]: level, [C.BROTLI_PARAM_MODE]: C.BROTLI_MODE_TEXT }
+		})
+	return zlib.createZstdCompress({ flush, params: { [C.ZSTD_c_compressionLevel]: level } } as zlib.ZstdOptions)
 }
 
 /** What a StreamCompressor tells the stream it feeds. */
@@ -73,20 +79,26 @@ export interface CompressorSink {
 	compressorFailed(error: unknown): void
 }
 
-// A write this large is a batch (pump joins records up to batchChars): flushed on its own.
-const FLUSH_NOW_BYTES = 16 * 1024
+// A write this large is a batch (pump joins records up to batchChars): compressed and flushed on its own.
+const BATCH_BYTES = 16 * 1024
+// The first bytes of a stream go out after compressing this much, not a whole 64 KB batch:
+// time to the first record stays close to identity's.
+const FIRST_BYTES = 8 * 1024
 
 let live = 0
 /** Compressors whose native handle is still open (for tests and metrics: it returns to 0 when streams end). */
 export const openCompressors = (): number => live
 
 /**
- * Compresses a stream's writes as they come, and flushes at every batch
- * boundary: after a write of a whole batch, after a write to an idle
- * compressor, and otherwise once the burst of small writes is over (the next
- * turn of the event loop). The client can decode every record written so far
- * without waiting for more: compression never holds a record back. `pending` is the bytes written and not yet compressed, which the
- * stream counts as unsent for backpressure.
+ * Compresses a stream's writes as they come, flushed at every batch
+ * boundary: a whole batch, and a write to an idle compressor (the first
+ * record, one after a pause), are compressed and flushed at once; small
+ * writes in a burst (records sent one by one) are joined and flushed together
+ * once the burst is over (the next turn of the event loop) or 16 KB have
+ * gathered. The client can decode every record written so far without
+ * waiting for more: compression never holds a record back. `pending` is the
+ * bytes written and not yet compressed, which the stream counts as unsent for
+ * backpressure.
  */
 export class StreamCompressor {
 	/** Bytes written and not yet compressed. */
@@ -94,16 +106,17 @@ export class StreamCompressor {
 	readonly encoding: Encoding
 	#z: Transform
 	#sink: CompressorSink
-	#flush: number
-	#flushTimer: ReturnType<typeof setImmediate> | undefined
+	#held: Uint8Array[] = []
+	#heldBytes = 0
+	#timer: ReturnType<typeof setImmediate> | undefined
 	#done = false
 	#failed = false
+	#started = false
 
 	constructor(compression: Compression, sink: CompressorSink) {
 		this.encoding = compression.encoding
 		this.#sink = sink
-		this.#flush = FLUSH[compression.encoding]
-		this.#z = createCompressor(compression)
+		this.#z = createCompressor(compression, true)
 		live++
 		this.#z.on('data', (bytes: Uint8Array) => this.#sink.compressed(bytes))
 		this.#z.once('end', () => this.#sink.compressorEnded())
@@ -117,51 +130,71 @@ export class StreamCompressor {
 		this.#z.once('close', () => live--)
 	}
 
-	/** Queues `chunk` for compression; it is flushed out once the current burst is over. */
+	/** Queues `chunk` for compression (see the class). */
 	write(chunk: string | Uint8Array): void {
 		if (this.#done) return
 		const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
-		if (bytes.byteLength === 0) return
 		const n = bytes.byteLength
+		if (n === 0) return
+		if (!this.#started) {
+			this.#started = true
+			if (n > FIRST_BYTES) {
+				this.pending += n
+				this.#compress(bytes.subarray(0, FIRST_BYTES))
+				this.#compress(bytes.subarray(FIRST_BYTES))
+				return
+			}
+		}
 		const idle = this.pending === 0
 		this.pending += n
+		if (idle || n >= BATCH_BYTES) {
+			this.#writeHeld()
+			this.#compress(bytes)
+			return
+		}
+		this.#held.push(bytes)
+		this.#heldBytes += n
+		if (this.#heldBytes >= BATCH_BYTES) this.#writeHeld()
+		else this.#timer ??= setImmediate(this.#writeHeld)
+	}
+
+	/** One write, flushed by the compressor itself; `pending` drops once it is compressed. */
+	#compress(bytes: Uint8Array): void {
+		const n = bytes.byteLength
 		this.#z.write(bytes, () => {
 			this.pending -= n
 			if (this.pending === 0) this.#sink.compressorIdle()
 		})
-		// A write to an idle compressor (the first record, one after a pause) or a whole batch
-		// goes out at once; small writes in a burst (records sent one by one) share one flush.
-		if (idle || n >= FLUSH_NOW_BYTES) {
-			this.#cancelFlush()
-			this.#flushNow()
-		} else this.#flushTimer ??= setImmediate(this.#flushNow)
 	}
 
-	#flushNow = () => {
-		this.#flushTimer = undefined
-		if (!this.#done) (this.#z as unknown as { flush(kind: number): void }).flush(this.#flush)
+	#writeHeld = (): void => {
+		if (this.#timer) clearImmediate(this.#timer)
+		this.#timer = undefined
+		if (this.#heldBytes === 0 || this.#done) return
+		const held = this.#held
+		const joined = held.length === 1 ? held[0]! : Buffer.concat(held)
+		this.#held = []
+		this.#heldBytes = 0
+		this.#compress(joined)
 	}
 
 	/** Ends the compressed stream: its last bytes follow, then `compressorEnded`. */
 	end(): void {
 		if (this.#done) return
+		this.#writeHeld()
 		this.#done = true
-		this.#cancelFlush()
 		this.#z.end()
 	}
 
 	/** Drops everything and frees the native handle (the client left). */
 	destroy(): void {
 		this.#done = true
-		this.#cancelFlush()
+		if (this.#timer) clearImmediate(this.#timer)
+		this.#timer = undefined
+		this.#held = []
 		this.#z.removeAllListeners('data')
 		this.#z.removeAllListeners('end')
 		this.#z.destroy()
-	}
-
-	#cancelFlush(): void {
-		if (this.#flushTimer) clearImmediate(this.#flushTimer)
-		this.#flushTimer = undefined
 	}
 }
 
