@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { streaming } from '../plugins'
+import { streaming, type ResponseStream } from '../plugins'
 import { negotiateEncoding } from '../src/stream/accept-encoding'
 import { openCompressors } from '../src/stream/compression'
 import { readNdjsonRecords } from '../src/client'
@@ -178,13 +178,17 @@ describe('ndjson() compression', () => {
 
 	test('a slow client holds the producer back: the compressor queue counts as unsent', async () => {
 		let produced = 0
+		let stream: ResponseStream | undefined
+		const total = 1_000_000 // about 100 MB of records, 55 MB compressed
 		const { port } = start(
 			new Elysia().use(streaming()).get('/x', ({ ndjson }) =>
-				ndjson(async function* () {
-					// Random text compresses to about half: the socket fills quickly.
-					for (let i = 0; i < 200_000; i++) {
-						produced++
-						yield { i, pad: crypto.randomUUID() + crypto.randomUUID() }
+				ndjson(async function* (handle) {
+					stream = handle.stream
+					// Random text compresses to about half: the sockets fill quickly.
+					for (let i = 0; i < total; i++) {
+						const record = { i, pad: crypto.randomUUID() + crypto.randomUUID() }
+						produced += JSON.stringify(record).length + 1
+						yield record
 					}
 				})
 			)
@@ -195,10 +199,13 @@ describe('ndjson() compression', () => {
 		let last = -1
 		while (produced !== last) {
 			last = produced
-			await Bun.sleep(150)
+			await Bun.sleep(200)
 		}
-		// Paused: the producer waits after the socket buffers (a few MB at most) are full.
-		expect(produced).toBeLessThan(100_000)
+		// Paused: the producer waits once the sockets (a few MB each way, about twice that in
+		// records before compression) are full, far short of the whole; the server holds little.
+		expect(produced).toBeLessThan(40 * 2 ** 20)
+		expect(stream!.unsentBytes).toBeLessThan(2 * 2 ** 20)
+		expect(stream!.closed).toBe(false)
 		client.destroy()
 	})
 })
