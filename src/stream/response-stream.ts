@@ -34,8 +34,9 @@ export interface ResponseStreamOptions {
 	stallTimeoutMs?: number
 	/**
 	 * Compress what is written with this coding (negotiated by the caller, who
-	 * also sends `Vary: Accept-Encoding`): Content-Encoding is set, and each
-	 * burst of writes is flushed to the client once it is over.
+	 * also sends `Vary: Accept-Encoding`): Content-Encoding is set, and the
+	 * compressor is flushed at every batch boundary (see StreamCompressor). Its
+	 * queued bytes count as unsent; a client that leaves frees it.
 	 */
 	compression?: Compression
 }
@@ -256,8 +257,9 @@ export class ResponseStream implements Beating, CompressorSink {
 
 	/** @internal */
 	compressorFailed(): void {
-		this.#finishing = false
+		// Nothing more can be compressed: the body ends with what was sent.
 		this.close('error')
+		this.#finishing = false
 		this.#endBody()
 	}
 
