@@ -94,7 +94,9 @@ export type { EventMessage, EventItem, ControlItem } from '../src/events'
 // What the helpers take and give
 export type { SseEvent, SseItem, SseHandle, SseCallback, SseOptions, SendOptions } from '../src/sse'
 export type { NdjsonHandle, NdjsonCallback, NdjsonOptions, NdjsonBodyOptions, NdjsonErrorLine } from '../src/ndjson'
-export type { FileOptions, UploadOptions, UploadResult } from '../src/file'
+export type { FileOptions, FileCompressOptions, UploadOptions, UploadResult } from '../src/file'
+export type { CompressOption, CompressOptions } from '../src/stream/compression'
+export type { Encoding } from '../src/stream/accept-encoding'
 export { saveUpload, cleanUploads } from '../src/file'
 export type { BodyStreamHandle, BodyStreamCallback, BodyStreamOptions, Chunk } from '../src/stream'
 

@@ -17,6 +17,8 @@ export interface NdjsonPluginOptions extends NdjsonOptions {
 	maxLineBytes?: number
 	/** Milliseconds a body read by ndjsonBody() may send nothing before it is a 408; 0: never. @default 30000 */
 	bodyTimeoutMs?: number
+	/** The most bytes a body read by ndjsonBody() may hold once decoded (gzip, br, zstd); more is a 413. @default 134217728 */
+	maxBodyBytes?: number
 }
 
 /**
@@ -54,7 +56,7 @@ export const ndjsonPlugin = (defaults: NdjsonPluginOptions = {}) => {
 
 /** Makes a request's ndjson() and ndjsonBody() (used by ndjsonPlugin and streaming()). */
 export function ndjsonFor(defaults: NdjsonPluginOptions) {
-	const { maxLineBytes, bodyTimeoutMs, ...streamDefaults } = defaults
+	const { maxLineBytes, bodyTimeoutMs, maxBodyBytes, ...streamDefaults } = defaults
 	return {
 		ndjson: (context: HelperContext): NdjsonFunction =>
 			((source, options = {}) => {
@@ -65,6 +67,6 @@ export function ndjsonFor(defaults: NdjsonPluginOptions) {
 			}) as NdjsonFunction,
 		ndjsonBody: ({ request, server }: HelperContext): NdjsonBodyFunction =>
 			((schema, options) =>
-				readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, ...options, schema, server })) as NdjsonBodyFunction
+				readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, maxBodyBytes, ...options, schema, server })) as NdjsonBodyFunction
 	}
 }
