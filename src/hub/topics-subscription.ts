@@ -1,0 +1,411 @@
+import { encodeSseBytes, jitteredRetry } from '../sse'
+import type { ResponseStream } from '../stream'
+import { viewOf } from './frame-view'
+import type { PresenceOptions, SubscribeOptions } from './hub'
+import { REPLAY_INCOMPLETE, REPLAY_PAGE, replayHistory, type ReplayTarget } from './replay'
+import { HubEvents, type SlowConsumerPolicy, type SubscriberHome } from './subscriber'
+import { checkTopics, cursorOf, MAX_TOPICS, parseCursor, tagsOf, TopicsError } from './topic-cursor'
+import { idTailLength, topicVariant, writeIdTail } from './topic-frame'
+import type { Frame, Transport } from './transport'
+
+/** What the hub keeps of each subscriber of a topic: a Subscriber, or one topic of a stream of many. */
+export interface TopicMember {
+	readonly stream: ResponseStream
+	readonly topic: string
+	/** Bytes queued for its client. */
+	readonly queuedBytes: number
+	/** Frames dropped by drop-oldest. */
+	readonly dropped: number
+	deliver(frames: Frame[], joined: Uint8Array): void
+}
+
+/** How a stream of many topics subscribes: as one topic does, and how many topics it may carry. */
+export interface TopicsOptions extends SubscribeOptions {
+	/**
+	 * Most topics on the stream, live additions included. Its resume id grows
+	 * with each (about 15 bytes): past 8 it may pass the 128 bytes a browser
+	 * sends without a CORS preflight. @default 8
+	 */
+	maxTopics?: number
+	/** Called when topics are added or removed on the open stream (the connection registry recounts). */
+	onTopicsChange?: (topics: string[], stream: ResponseStream) => void
+}
+
+/** Where a new topic of an open stream starts. */
+export interface TopicStart {
+	/** The topic's id the client last saw: the frames after it are replayed first. */
+	after?: string | number
+	/** Without `after`: frames of history sent first. @default 0 */
+	last?: number
+}
+
+/** @internal What a stream of many topics needs of the hub. */
+export interface TopicsHost {
+	readonly transport: Transport
+	/** Adds `member` to `topic`'s subscribers (announcing its join); the home it leaves by. */
+	join(topic: string, member: TopicMember, presence?: PresenceOptions): SubscriberHome
+	/** The stream ended. */
+	ended(subscription: TopicsSubscription): void
+}
+
+/** @internal The settings the hub resolved for one subscription. */
+export interface TopicsSettings extends TopicsOptions {
+	maxUnsentBytes: number
+	slowConsumer: SlowConsumerPolicy
+	replayBytes: number
+}
+
+const utf8 = new TextEncoder()
+
+/**
+ * One stream subscribed to many topics. Each topic has a lane (its own replay,
+ * held live frames and no-duplicate floor, as a single-topic Subscriber has);
+ * the stream has one queue, one limit and one slow-consumer policy. Frames go
+ * out as their topic's shared variant (see topic-frame.ts) plus an id naming
+ * the position in every topic, computed when the bytes are written: whatever
+ * the client last received names exactly what it has, in every topic.
+ */
+export class TopicsSubscription {
+	readonly stream: ResponseStream
+	/** Frames dropped by drop-oldest, in total. */
+	dropped = 0
+	readonly #host: TopicsHost
+	readonly #options: TopicsSettings
+	readonly #lanes = new Map<string, Lane>()
+	#tags = new Map<string, string>()
+	/** Per topic, the last id the client has been sent (or skipped past). */
+	readonly #positions = new Map<string, number>()
+	#pending: Frame[] | undefined
+	#pendingBytes = 0
+	#droppedUnsent = 0
+	#waiting = false
+	#retryMs: number
+	#retryJitter: number
+
+	/** @internal use hub.subscribe(stream, [topics]) */
+	constructor(host: TopicsHost, stream: ResponseStream, options: TopicsSettings) {
+		this.#host = host
+		this.stream = stream
+		this.#options = options
+		this.#retryMs = options.retryMs ?? 1000
+		this.#retryJitter = options.retryJitter ?? 0.5
+		jitteredRetry(this.#retryMs, this.#retryJitter) // refuses a bad jitter now, not at the cut-off
+	}
+
+	/** The topics the stream carries now. */
+	get topics(): string[] {
+		return [...this.#lanes.keys()]
+	}
+
+	/** Bytes queued for this client: in the stream and waiting here. */
+	get queuedBytes(): number {
+		return this.stream.unsentBytes + this.#pendingBytes
+	}
+
+	/** @internal the limit of live bytes held, per lane during its replay and for the stream. */
+	get limit(): number {
+		return this.#options.maxUnsentBytes
+	}
+
+	/**
+	 * @internal Joins the first topics: each resumes after its position in
+	 * `lastEventId` (a cursor this class wrote), or starts as a new topic does.
+	 */
+	start(topics: readonly string[], lastEventId: string | undefined): void {
+		const unique = [...new Set(topics)]
+		checkTopics(unique, this.#options.maxTopics ?? MAX_TOPICS)
+		this.#tags = tagsOf(unique)
+		const positions = parseCursor(lastEventId)
+		this.stream.onClose(this)
+		for (const topic of unique) {
+			const at = positions?.get(this.#tags.get(topic)!)
+			// An id that is not one of ours is treated as a single topic's would be: replay-incomplete.
+			if (at !== undefined) this.#join(topic, { after: at })
+			else if (lastEventId !== undefined && !positions) this.#join(topic, { after: lastEventId })
+			else this.#join(topic, { last: this.#options.last })
+		}
+	}
+
+	/**
+	 * Adds `topic` to the open stream: its frames after `from.after` (or its
+	 * last `from.last`) first, then live ones. False when the stream already
+	 * carries it or has closed; throws a TopicsError past maxTopics.
+	 */
+	add(topic: string, from: TopicStart = {}): boolean {
+		if (this.stream.closed || this.#lanes.has(topic)) return false
+		checkTopics([...this.#lanes.keys(), topic], this.#options.maxTopics ?? MAX_TOPICS)
+		this.#tags = tagsOf([...this.#lanes.keys(), topic])
+		this.#join(topic, from)
+		this.#changed()
+		return true
+	}
+
+	/** Removes `topic` from the open stream: none of its frames follow. False when it does not carry it. */
+	remove(topic: string): boolean {
+		const lane = this.#lanes.get(topic)
+		if (!lane) return false
+		this.#lanes.delete(topic)
+		this.#positions.delete(topic)
+		this.#tags = tagsOf(this.#lanes.keys())
+		if (this.#pending) this.#pending = this.#pending.filter((f) => f.topic !== topic)
+		lane.leave()
+		this.#changed()
+		return true
+	}
+
+	/** @internal the stream ended */
+	streamClosed(): void {
+		this.#pending = undefined
+		for (const lane of this.#lanes.values()) lane.leave()
+		this.#host.ended(this)
+	}
+
+	#changed(): void {
+		this.#options.onTopicsChange?.(this.topics, this.stream)
+	}
+
+	#join(topic: string, from: TopicStart): void {
+		const lane = new Lane(this, topic)
+		this.#lanes.set(topic, lane)
+		lane.holdLive()
+		lane.home = this.#host.join(topic, lane, this.#options.presence)
+		const transport = this.#host.transport
+		const read = (afterId: string | undefined, k: number) => transport.replay(topic, afterId, k, REPLAY_PAGE)
+		const budget = this.#options.replayBytes
+		const replay = (after: string | undefined, last: number) => replayHistory(lane, read, after, last, budget)
+		if (from.after !== undefined) {
+			const after = String(from.after)
+			if (/^\d+$/.test(after)) this.#positions.set(topic, Number(after))
+			void replay(after, 0)
+		} else if ((from.last ?? 0) > 0) void replay(undefined, from.last!)
+		else
+			// A new topic starts at its newest id: a reconnect then replays what was published since.
+			void read(undefined, 1).then(
+				(head) => (lane.current ? replay(head.frames.at(-1)?.id ?? '0', 0) : undefined),
+				() => (lane.current ? replay(undefined, 0) : undefined)
+			)
+	}
+
+	/** @internal A lane's frames before `id` were all handled (sent or skipped): the client is past them. */
+	reached(topic: string, id: number): void {
+		if (this.#lanes.has(topic)) this.#positions.set(topic, id)
+	}
+
+	/** @internal True when a filter decides which frames go. */
+	get filtered(): boolean {
+		return this.#options.filter !== undefined
+	}
+
+	/** @internal */
+	keeps(frame: Frame): boolean {
+		const filter = this.#options.filter
+		return !filter || filter(viewOf(frame))
+	}
+
+	/** @internal Writes frames now, each with the cursor after it; false when the client is behind. */
+	writeNow(frames: Frame[]): boolean {
+		const cursors: string[] = []
+		let size = 0
+		for (const frame of frames) {
+			this.#positions.set(frame.topic, Number(frame.id))
+			const cursor = cursorOf(this.#tags, this.#positions)
+			cursors.push(cursor)
+			size += topicVariant(frame).byteLength + idTailLength(cursor)
+		}
+		const out = new Uint8Array(size)
+		let at = 0
+		for (let i = 0; i < frames.length; i++) {
+			const variant = topicVariant(frames[i]!)
+			out.set(variant, at)
+			at = writeIdTail(out, at + variant.byteLength, cursors[i]!)
+		}
+		this.stream.lastEventId = cursors.at(-1)
+		return this.stream.write(out, frames.length)
+	}
+
+	/** @internal A lane's replay-incomplete notice, marked with its topic. */
+	notice(topic: string, data: { lastEventId: string | undefined; replayed: number }): void {
+		const head = utf8.encode(`topic: ${topic}\n`)
+		const body = encodeSseBytes({ event: REPLAY_INCOMPLETE, data: { ...data, topic } })
+		const out = new Uint8Array(head.byteLength + body.byteLength)
+		out.set(head)
+		out.set(body, head.byteLength)
+		this.stream.write(out)
+	}
+
+	/** @internal Live frames of one topic: written now, or queued while the client is behind. */
+	send(frames: Frame[]): void {
+		const stream = this.stream
+		if (!this.#pending?.length && !stream.backpressured) {
+			if (!this.writeNow(frames)) this.#waitForDrain()
+			return
+		}
+		const pending = (this.#pending ??= [])
+		for (const f of frames) {
+			pending.push(f)
+			this.#pendingBytes += f.bytes.byteLength
+		}
+		if (this.#over()) {
+			if (this.#options.slowConsumer === 'disconnect') return this.#disconnect()
+			while (pending.length && this.#over()) {
+				this.#pendingBytes -= pending.shift()!.bytes.byteLength
+				this.#droppedUnsent++
+				this.dropped++
+			}
+		}
+		this.#waitForDrain()
+	}
+
+	#over(): boolean {
+		return this.stream.unsentBytes + this.#pendingBytes > this.limit
+	}
+
+	#waitForDrain(): void {
+		if (this.#waiting) return
+		this.#waiting = true
+		this.stream.drained().then(() => {
+			this.#waiting = false
+			this.#flush()
+		})
+	}
+
+	#flush(): void {
+		const frames = this.#pending
+		if (this.stream.closed || !frames?.length) return
+		this.#pending = undefined
+		this.#pendingBytes = 0
+		if (this.#droppedUnsent) {
+			this.stream.write(encodeSseBytes({ event: HubEvents.dropped, data: { count: this.#droppedUnsent } }))
+			this.#droppedUnsent = 0
+		}
+		if (!this.writeNow(frames)) this.#waitForDrain()
+	}
+
+	#disconnect(): void {
+		this.#pending = undefined
+		this.#pendingBytes = 0
+		this.stream.write(
+			encodeSseBytes({
+				event: HubEvents.slowConsumer,
+				retry: jitteredRetry(this.#retryMs, this.#retryJitter),
+				data: { reason: 'slow consumer', limitBytes: this.limit }
+			})
+		)
+		this.stream.close('slow')
+	}
+
+	/** @internal */
+	laneOf(topic: string): Lane | undefined {
+		return this.#lanes.get(topic)
+	}
+}
+
+/**
+ * One topic of a stream of many: what the hub delivers that topic's frames to.
+ * While its history is replayed its live frames are held (bounded by the
+ * stream's limit; past it they are let go and read from history instead), and
+ * ids the replay wrote are skipped after, as a single-topic Subscriber does.
+ */
+class Lane implements ReplayTarget, TopicMember {
+	heldDropped = 0
+	home: SubscriberHome | undefined
+	#held: Frame[] | undefined
+	#heldBytes = 0
+	/** Live frames up to this id were written by the replay (-1: none to skip). */
+	#floor = -1
+
+	constructor(
+		readonly owner: TopicsSubscription,
+		readonly topic: string
+	) {}
+
+	get stream(): ResponseStream {
+		return this.owner.stream
+	}
+
+	get queuedBytes(): number {
+		return this.owner.queuedBytes
+	}
+
+	get dropped(): number {
+		return this.owner.dropped
+	}
+
+	/** True while the stream still carries this lane's topic through this lane. */
+	get current(): boolean {
+		return this.owner.laneOf(this.topic) === this && !this.stream.closed
+	}
+
+	holdLive(): void {
+		this.#held = []
+	}
+
+	leave(): void {
+		this.#held = undefined
+		const home = this.home
+		this.home = undefined
+		home?.leave(this as never)
+	}
+
+	keeps(frame: Frame): boolean {
+		return this.owner.keeps(frame)
+	}
+
+	takeHeld(): Frame[] {
+		const held = this.#held ?? []
+		if (this.#held) this.#held = []
+		this.#heldBytes = 0
+		return held
+	}
+
+	startLive(lastId: number | undefined, skipHeld = false): void {
+		if (!this.current) return
+		const held = this.#held ?? []
+		this.#held = undefined
+		this.#heldBytes = 0
+		let floor = lastId ?? -1
+		if (skipHeld && held.length) floor = Math.max(floor, Number(held[held.length - 1]!.id))
+		if (floor >= 0) this.owner.reached(this.topic, floor)
+		const newer = held.filter((f) => Number(f.id) > floor)
+		this.#floor = newer.length ? -1 : floor
+		const frames = newer.filter((f) => this.keeps(f))
+		if (frames.length) this.owner.send(frames)
+	}
+
+	writeFrame(frame: Frame): boolean {
+		// A removed topic's replay runs out without writing.
+		return this.current ? this.owner.writeNow([frame]) : true
+	}
+
+	writeNotice(data: { lastEventId: string | undefined; replayed: number }): void {
+		if (this.current) this.owner.notice(this.topic, data)
+	}
+
+	deliver(frames: Frame[]): void {
+		if (this.stream.closed || !this.home) return
+		const held = this.#held
+		if (held) {
+			for (const f of frames) {
+				held.push(f)
+				this.#heldBytes += f.bytes.byteLength
+			}
+			// These frames are in the history: the replay reads them there.
+			if (this.#heldBytes > this.owner.limit) {
+				this.#held = []
+				this.#heldBytes = 0
+				this.heldDropped++
+			}
+			return
+		}
+		if (this.#floor >= 0) {
+			const floor = this.#floor
+			if (Number(frames[frames.length - 1]!.id) <= floor) return
+			this.#floor = -1
+			if (Number(frames[0]!.id) <= floor) frames = frames.filter((f) => Number(f.id) > floor)
+		}
+		const kept = this.owner.filtered ? frames.filter((f) => this.keeps(f)) : frames
+		if (kept.length) this.owner.send(kept)
+	}
+}
+
+export { TopicsError }
