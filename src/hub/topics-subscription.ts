@@ -179,9 +179,15 @@ export class TopicsSubscription {
 			void replay(after, 0)
 		} else if ((from.last ?? 0) > 0) void replay(undefined, from.last!)
 		else
-			// A new topic starts at its newest id: a reconnect then replays what was published since.
+			// A new topic starts at its newest id (a reconnect then replays what was published
+			// since), or before the first live frame that came while the head was read.
 			void read(undefined, 1).then(
-				(head) => (lane.current ? replay(head.frames.at(-1)?.id ?? '0', 0) : undefined),
+				(head) => {
+					if (!lane.current) return
+					const newest = Number(head.frames.at(-1)?.id ?? 0)
+					const start = lane.firstLive === undefined ? newest : Math.min(newest, lane.firstLive - 1)
+					return replay(String(start), 0)
+				},
 				() => (lane.current ? replay(undefined, 0) : undefined)
 			)
 	}
@@ -308,6 +314,8 @@ export class TopicsSubscription {
  */
 class Lane implements ReplayTarget, TopicMember {
 	heldDropped = 0
+	/** The id of the first live frame that came, once one has. */
+	firstLive: number | undefined
 	home: SubscriberHome | undefined
 	#held: Frame[] | undefined
 	#heldBytes = 0
@@ -383,6 +391,7 @@ class Lane implements ReplayTarget, TopicMember {
 
 	deliver(frames: Frame[]): void {
 		if (this.stream.closed || !this.home) return
+		this.firstLive ??= Number(frames[0]!.id)
 		const held = this.#held
 		if (held) {
 			for (const f of frames) {

@@ -55,7 +55,17 @@ function appWith(transport: Transport) {
 		.get('/multi', ({ subscribe, query }) => subscribe(String(query.t).split(','), { heartbeatMs: 0 }))
 	const server = listen(app)
 	closers.push(() => server.stop())
-	return { app, server, hub: app.decorator.broadcast, registry: app.decorator.connections }
+	const hub = app.decorator.broadcast
+	/**
+	 * Until `topics` each have one subscriber and the transport listens to them (Redis: its
+	 * SUBSCRIBE is acknowledged; a frame published before that reaches no subscriber, of one
+	 * topic or many, and is replayed only to a client that resumes).
+	 */
+	const listening = async (topics: string[], n = 1) => {
+		await until(() => topics.every((t) => hub.count(t) === n), 3000, 'subscribed')
+		await Promise.all(topics.map((t) => hub.transport.replay(t, undefined, 0)))
+	}
+	return { app, server, hub, registry: app.decorator.connections, listening }
 }
 
 const { skip: noRedis } = needService('redis', await redisAnswers())
@@ -69,13 +79,13 @@ for (const kind of ['memory', 'redis'] as const) {
 			closers.push(() => dropTestKeys(redisUrl))
 			return t
 		}
-		const { server, hub, registry } = appWith(transport() as Transport)
+		const { server, hub, registry, listening } = appWith(transport() as Transport)
 
 		test('every frame is marked with its topic; each topic keeps its order; the event name stays the app’s', async () => {
 			const topics = ['chat:42', 'notifications:alice', 'prices']
 			const client = await RawClient.request(server.port, `/multi?t=${topics.join(',')}`)
 			await client.waitFor((c) => c.status === 200)
-			await until(() => topics.every((t) => hub.count(t) === 1), 3000, 'subscribed')
+			await listening(topics)
 			const sent: Record<string, string[]> = {}
 			// Interleaved, some in one tick (joined into one write), some apart.
 			for (let i = 0; i < 90; i++) {
@@ -85,7 +95,7 @@ for (const kind of ['memory', 'redis'] as const) {
 				const p = hub.publish(topic, 'msg', data)
 				if (i % 4 === 0) await p
 			}
-			await client.waitFor((c) => events(c.body).filter((e) => e.event === 'msg').length === 90, 5000)
+			await client.waitFor((c) => events(c.body).filter((e) => e.event === "msg").length >= 90, 5000)
 			client.destroy()
 			const got = events(client.body).filter((e) => e.event === 'msg')
 			expect(byTopic(got)).toEqual(sent)
@@ -98,7 +108,7 @@ for (const kind of ['memory', 'redis'] as const) {
 			const topics = ['a', 'b', 'quiet']
 			const path = `/multi?t=${topics.join(',')}`
 			const first = await RawClient.request(server.port, path)
-			await until(() => topics.every((t) => hub.count(t) === 1), 3000, 'subscribed')
+			await listening(topics)
 			// `quiet` sends nothing before the drop: its position is where it stood at subscribe.
 			const published: Record<string, string[]> = { a: [], b: [], quiet: [] }
 			const publish = async (topic: string, n: number) => {
@@ -120,7 +130,7 @@ for (const kind of ['memory', 'redis'] as const) {
 			const before = events(first.body)
 			const lastId = before.filter((e) => e.id).at(-1)!.id!
 			const second = await RawClient.request(server.port, path, { headers: { 'Last-Event-ID': lastId } })
-			await until(() => topics.every((t) => hub.count(t) === 1), 3000, 'resubscribed')
+			await listening(topics)
 			for (let i = 0; i < 6; i++) await publish(['a', 'b', 'quiet'][i % 3]!, i)
 			const total = Object.values(published).reduce((s, l) => s + l.length, 0)
 			const seen = () => byTopic([...before, ...events(second.body)])
@@ -132,7 +142,7 @@ for (const kind of ['memory', 'redis'] as const) {
 
 		test('a topic added to the open stream replays from the given id, then goes live; a removed one stops', async () => {
 			const client = await RawClient.request(server.port, '/multi?t=room')
-			await until(() => hub.count('room') === 1, 3000, 'subscribed')
+			await listening(['room'])
 			const id = registry.list((c) => c.topics.includes('room') && c.route === '/multi').at(-1)!.id
 			for (let i = 1; i <= 5; i++) await hub.publish('extra', 'msg', `extra:${i}`)
 			const after = (await hub.publish('extra', 'msg', 'extra:6')).id
@@ -141,7 +151,7 @@ for (const kind of ['memory', 'redis'] as const) {
 			expect(hub.addTopic(id, 'extra')).toBe(false)
 			expect(registry.get(id)!.topics).toEqual(['room', 'extra'])
 			expect(registry.counts().byTopic.extra).toBe(1)
-			await until(() => hub.count('extra') === 1, 3000, 'the added topic to listen')
+			await listening(['extra'])
 			await hub.publish('extra', 'msg', 'extra:9')
 			await hub.publish('room', 'msg', 'room:1')
 			await client.waitFor((c) => byTopic(events(c.body)).room?.length === 1 && byTopic(events(c.body)).extra?.length === 6, 5000)
