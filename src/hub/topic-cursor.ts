@@ -46,15 +46,28 @@ export function tagsOf(topics: Iterable<string>): Map<string, string> {
 	return tags
 }
 
-/** The id naming `positions` (topic -> last id sent), in the order of `tags`. */
-export function cursorOf(tags: Map<string, string>, positions: Map<string, number>): string {
+/**
+ * The id naming `positions` (topic -> last id sent). The entry of `first` (the
+ * topic of the frame it goes with) comes first, so a reader that only wants
+ * that frame's own id (sluice/client's tab sharing, to drop a frame it
+ * already has) finds it without knowing the tags.
+ */
+export function cursorOf(tags: Map<string, string>, positions: Map<string, number>, first?: string): string {
 	let id = 't'
-	for (const [topic, tag] of tags) {
+	const add = (topic: string, tag: string) => {
 		const at = positions.get(topic)
-		if (at === undefined) continue
-		id += (id.length > 1 ? '.' : '') + tag + at.toString(36)
+		if (at !== undefined) id += (id.length > 1 ? '.' : '') + tag + at.toString(36)
 	}
+	if (first !== undefined && tags.has(first)) add(first, tags.get(first)!)
+	for (const [topic, tag] of tags) if (topic !== first) add(topic, tag)
 	return id
+}
+
+/** The id of the frame a cursor came with, in its own topic (its first entry). */
+export function ownIdOf(cursor: string): number | undefined {
+	if (!cursorPattern.test(cursor)) return undefined
+	const end = cursor.indexOf('.')
+	return Number.parseInt(cursor.slice(1 + TAG, end === -1 ? undefined : end), 36)
 }
 
 /** The positions an id names, by tag; undefined when it is not a cursor. */

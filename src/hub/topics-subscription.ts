@@ -214,7 +214,7 @@ export class TopicsSubscription {
 		let size = 0
 		for (const frame of frames) {
 			this.#positions.set(frame.topic, Number(frame.id))
-			const cursor = cursorOf(this.#tags, this.#positions)
+			const cursor = cursorOf(this.#tags, this.#positions, frame.topic)
 			cursors.push(cursor)
 			size += topicVariant(frame).byteLength + idTailLength(cursor)
 		}
