@@ -25,6 +25,8 @@ export function subscriptionStream(
 		headers: options.headers,
 		status: options.status
 	})
+	// A stream of many topics names its connection: the id an app's route changes its topics by.
+	if (typeof topic !== 'string') stream.response.headers.set('sluice-connection', String(stream.id))
 	ctx.onOpen?.(stream)
 	stream.write(options.retryMs === undefined ? encodeComment() : encodeSse({ retry: options.retryMs }))
 	try {
