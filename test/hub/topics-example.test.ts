@@ -15,7 +15,7 @@ const topicsOf = (text: string) => {
 	let topic = ''
 	createParser({
 		onEvent: (e) => e.event === 'item' && out.push(topic),
-		onError: (e) => void (e.type === 'unknown-field' && e.field === 'topic' && (topic = e.value))
+		onError: (e) => void (e.type === 'unknown-field' && e.field === 'topic' && (topic = e.value ?? ''))
 	}).feed(text)
 	return out
 }
