@@ -50,17 +50,18 @@ export function tagsOf(topics: Iterable<string>): Map<string, string> {
  * The id naming `positions` (topic -> last id sent). The entry of `first` (the
  * topic of the frame it goes with) comes first, so a reader that only wants
  * that frame's own id (sluice/client's tab sharing, to drop a frame it
- * already has) finds it without knowing the tags.
+ * already has) finds it without knowing the tags. (A stream keeps its entries
+ * and joins them the same way, without this function's lookups.)
  */
 export function cursorOf(tags: Map<string, string>, positions: Map<string, number>, first?: string): string {
-	let id = 't'
-	const add = (topic: string, tag: string) => {
+	const entries: string[] = []
+	for (const [topic, tag] of tags) {
 		const at = positions.get(topic)
-		if (at !== undefined) id += (id.length > 1 ? '.' : '') + tag + at.toString(36)
+		if (at === undefined) continue
+		if (topic === first) entries.unshift(tag + at.toString(36))
+		else entries.push(tag + at.toString(36))
 	}
-	if (first !== undefined && tags.has(first)) add(first, tags.get(first)!)
-	for (const [topic, tag] of tags) if (topic !== first) add(topic, tag)
-	return id
+	return 't' + entries.join('.')
 }
 
 /** The id of the frame a cursor came with, in its own topic (its first entry). */

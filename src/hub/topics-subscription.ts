@@ -4,7 +4,7 @@ import { viewOf } from './frame-view'
 import type { PresenceOptions, SubscribeOptions } from './hub'
 import { REPLAY_INCOMPLETE, REPLAY_PAGE, replayHistory, type ReplayTarget } from './replay'
 import { HubEvents, type SlowConsumerPolicy, type SubscriberHome } from './subscriber'
-import { checkTopics, cursorOf, MAX_TOPICS, parseCursor, tagsOf, TopicsError } from './topic-cursor'
+import { checkTopics, MAX_TOPICS, parseCursor, tagsOf, TopicsError } from './topic-cursor'
 import { idTailLength, topicVariant, writeIdTail } from './topic-frame'
 import type { Frame, Transport } from './transport'
 
@@ -75,6 +75,8 @@ export class TopicsSubscription {
 	#tags = new Map<string, string>()
 	/** Per topic, the last id the client has been sent (or skipped past). */
 	readonly #positions = new Map<string, number>()
+	/** Per topic, its cursor entry (tag and position), made when the position moves: a cursor is then a join. */
+	#entries = new Map<string, string>()
 	#pending: Frame[] | undefined
 	#pendingBytes = 0
 	#droppedUnsent = 0
@@ -114,7 +116,7 @@ export class TopicsSubscription {
 	start(topics: readonly string[], lastEventId: string | undefined): void {
 		const unique = [...new Set(topics)]
 		checkTopics(unique, this.#options.maxTopics ?? MAX_TOPICS)
-		this.#tags = tagsOf(unique)
+		this.#retag(unique)
 		const positions = parseCursor(lastEventId)
 		this.stream.onClose(this)
 		for (const topic of unique) {
@@ -134,7 +136,7 @@ export class TopicsSubscription {
 	add(topic: string, from: TopicStart = {}): boolean {
 		if (this.stream.closed || this.#lanes.has(topic)) return false
 		checkTopics([...this.#lanes.keys(), topic], this.#options.maxTopics ?? MAX_TOPICS)
-		this.#tags = tagsOf([...this.#lanes.keys(), topic])
+		this.#retag([...this.#lanes.keys(), topic])
 		this.#join(topic, from)
 		this.#changed()
 		return true
@@ -146,7 +148,7 @@ export class TopicsSubscription {
 		if (!lane) return false
 		this.#lanes.delete(topic)
 		this.#positions.delete(topic)
-		this.#tags = tagsOf(this.#lanes.keys())
+		this.#retag(this.#lanes.keys())
 		if (this.#pending) this.#pending = this.#pending.filter((f) => f.topic !== topic)
 		lane.leave()
 		this.#changed()
@@ -158,6 +160,30 @@ export class TopicsSubscription {
 		this.#pending = undefined
 		for (const lane of this.#lanes.values()) lane.leave()
 		this.#host.ended(this)
+	}
+
+	/** New tags for a new set of topics; the entries follow. */
+	#retag(topics: Iterable<string>): void {
+		this.#tags = tagsOf(topics)
+		this.#entries = new Map()
+		for (const topic of this.#tags.keys()) {
+			const at = this.#positions.get(topic)
+			if (at !== undefined) this.#moveTo(topic, at)
+		}
+	}
+
+	#moveTo(topic: string, id: number): void {
+		this.#positions.set(topic, id)
+		const tag = this.#tags.get(topic)
+		if (tag !== undefined) this.#entries.set(topic, tag + id.toString(36))
+	}
+
+	/** The cursor now, the entry of `first` (the frame's topic) first: what cursorOf() makes, from the entries kept. */
+	#cursor(first: string): string {
+		const own = this.#entries.get(first)
+		let id = own === undefined ? 't' : 't' + own
+		for (const [topic, entry] of this.#entries) if (topic !== first) id += id.length > 1 ? '.' + entry : entry
+		return id
 	}
 
 	#changed(): void {
@@ -175,7 +201,7 @@ export class TopicsSubscription {
 		const replay = (after: string | undefined, last: number) => replayHistory(lane, read, after, last, budget)
 		if (from.after !== undefined) {
 			const after = String(from.after)
-			if (/^\d+$/.test(after)) this.#positions.set(topic, Number(after))
+			if (/^\d+$/.test(after)) this.#moveTo(topic, Number(after))
 			void replay(after, 0)
 		} else if ((from.last ?? 0) > 0) void replay(undefined, from.last!)
 		else
@@ -194,7 +220,7 @@ export class TopicsSubscription {
 
 	/** @internal A lane's frames before `id` were all handled (sent or skipped): the client is past them. */
 	reached(topic: string, id: number): void {
-		if (this.#lanes.has(topic)) this.#positions.set(topic, id)
+		if (this.#lanes.has(topic)) this.#moveTo(topic, id)
 	}
 
 	/** @internal True when a filter decides which frames go. */
@@ -213,8 +239,8 @@ export class TopicsSubscription {
 		const cursors: string[] = []
 		let size = 0
 		for (const frame of frames) {
-			this.#positions.set(frame.topic, Number(frame.id))
-			const cursor = cursorOf(this.#tags, this.#positions, frame.topic)
+			this.#moveTo(frame.topic, Number(frame.id))
+			const cursor = this.#cursor(frame.topic)
 			cursors.push(cursor)
 			size += topicVariant(frame).byteLength + idTailLength(cursor)
 		}
