@@ -236,20 +236,34 @@ export class TopicsSubscription {
 
 	/** @internal Writes frames now, each with the cursor after it; false when the client is behind. */
 	writeNow(frames: Frame[]): boolean {
+		if (frames.length === 1) {
+			// The usual case: one frame, no arrays.
+			const frame = frames[0]!
+			this.#moveTo(frame.topic, Number(frame.id))
+			const cursor = this.#cursor(frame.topic)
+			const variant = topicVariant(frame)
+			const out = new Uint8Array(variant.byteLength + idTailLength(cursor))
+			out.set(variant)
+			writeIdTail(out, variant.byteLength, cursor)
+			this.stream.lastEventId = cursor
+			return this.stream.write(out, 1)
+		}
 		const cursors: string[] = []
+		const variants: Uint8Array[] = []
 		let size = 0
 		for (const frame of frames) {
 			this.#moveTo(frame.topic, Number(frame.id))
 			const cursor = this.#cursor(frame.topic)
+			const variant = topicVariant(frame)
 			cursors.push(cursor)
-			size += topicVariant(frame).byteLength + idTailLength(cursor)
+			variants.push(variant)
+			size += variant.byteLength + idTailLength(cursor)
 		}
 		const out = new Uint8Array(size)
 		let at = 0
 		for (let i = 0; i < frames.length; i++) {
-			const variant = topicVariant(frames[i]!)
-			out.set(variant, at)
-			at = writeIdTail(out, at + variant.byteLength, cursors[i]!)
+			out.set(variants[i]!, at)
+			at = writeIdTail(out, at + variants[i]!.byteLength, cursors[i]!)
 		}
 		this.stream.lastEventId = cursors.at(-1)
 		return this.stream.write(out, frames.length)
