@@ -112,7 +112,10 @@ export type {
 	Frame,
 	Replay,
 	MemoryTransportOptions,
-	HistoryOptions
+	HistoryOptions,
+	TopicsOptions,
+	TopicStart,
+	TopicsSubscription
 } from '../src/hub'
 
 // The connection manager
@@ -144,5 +147,5 @@ export type { ResponseStreamOptions, CloseReason, CloseListener, Source, PumpOpt
 export { SluiceError, OptionError } from '../src/errors'
 export { SseFieldError } from '../src/sse'
 export { EventDataError } from '../src/events'
-export { BroadcastDataError } from '../src/hub'
+export { BroadcastDataError, TopicsError } from '../src/hub'
 export { NdjsonBodyError, NdjsonEncodeError } from '../src/ndjson'
