@@ -9,6 +9,8 @@ import { streaming } from '../../plugins'
 import { HubEvents, type Transport } from '../../src/hub'
 import { redis } from '../../src/hub/redis'
 import { parseCursor } from '../../src/hub/topic-cursor'
+import { connect, edenSse } from '../../src/client'
+import { treaty } from '@elysiajs/eden'
 import { RawClient } from '../support/raw-http'
 import { listen, until } from '../support/server'
 import { needService, redisAnswers, redisUrl } from '../support/services'
@@ -165,6 +167,24 @@ for (const kind of ['memory', 'redis'] as const) {
 			await client.waitFor((c) => byTopic(events(c.body)).extra?.length === 7, 5000)
 			client.destroy()
 			expect(byTopic(events(client.body)).room).toEqual(['room:1'])
+		})
+
+		test('sluice/client and Eden read each message’s topic as m.topic, the event name and data as sent', async () => {
+			const read = async (source: AsyncIterable<any>) => {
+				const out: unknown[] = []
+				for await (const m of source) if (m.event === 'msg' && out.push({ topic: m.topic, data: m.data }) === 2) break
+				return out
+			}
+			const viaClient = read(connect(`${server.url}/multi?t=x1,x2`))
+			const eden = treaty(server.url, edenSse()) as any
+			const { data } = await eden.multi.get({ query: { t: 'x1,x2' } })
+			const viaEden = read(data)
+			await listening(['x1', 'x2'], 2)
+			await hub.publish('x2', 'msg', 'two')
+			await hub.publish('x1', 'msg', 'one')
+			const expected = [{ topic: 'x2', data: 'two' }, { topic: 'x1', data: 'one' }]
+			expect(await viaClient).toEqual(expected)
+			expect(await viaEden).toEqual(expected)
 		})
 
 		test('too many topics, or a name that cannot go in a field, is a 400 before any stream opens', async () => {
