@@ -87,6 +87,8 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 	/** Per topic, the last event's own id: older ones (a hand-over's overlap) are dropped. */
 	#seen = new Map<string, number>()
 	#union = Promise.resolve()
+	/** Set when the stream is closed to be opened again for a new set of topics. */
+	#reopen = false
 	#name: string
 
 	constructor(
@@ -182,7 +184,9 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 	#reconnectIfChanged(): void {
 		// Wants that come together (a new leader's hello) make one reconnect.
 		this.#union = this.#union.then(() => {
-			if (this.#client && this.#unionKey() !== this.#connectedTo) this.#client.close()
+			if (!this.#client || this.#unionKey() === this.#connectedTo) return
+			this.#reopen = true
+			this.#client.close()
 		})
 	}
 
@@ -207,6 +211,9 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 				this.#post({ type: 'failed', message })
 				return this.#fail(error as Error)
 			}
+			// The stream ended for good (HTTP 204) unless it was closed to change its topics.
+			if (!this.#reopen) return this.close()
+			this.#reopen = false
 		}
 	}
 

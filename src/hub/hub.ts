@@ -242,8 +242,8 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 			retryJitter: options.retryJitter ?? this.#retryJitter
 		})
 		if (stream.closed) return many
-		this.#many.set(stream.id, many)
 		many.start(topics, options.lastEventId ?? (request && lastEventIdOf(request)))
+		if (!stream.closed) this.#many.set(stream.id, many)
 		return many
 	}
 

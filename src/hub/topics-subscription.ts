@@ -149,7 +149,11 @@ export class TopicsSubscription {
 		this.#lanes.delete(topic)
 		this.#positions.delete(topic)
 		this.#retag(this.#lanes.keys())
-		if (this.#pending) this.#pending = this.#pending.filter((f) => f.topic !== topic)
+		if (this.#pending) {
+			this.#pending = this.#pending.filter((f) => f.topic !== topic)
+			this.#pendingBytes = 0
+			for (const f of this.#pending) this.#pendingBytes += f.bytes.byteLength
+		}
 		lane.leave()
 		this.#changed()
 		return true
