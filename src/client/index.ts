@@ -2,6 +2,7 @@
 export { SluiceError, OptionError } from '../errors'
 export { connect, SseClient, type ConnectOptions } from './connect'
 export { shareTopics, SharedTopics, type ShareOptions } from './share'
+export { shareWorker } from './share-worker'
 export { edenSse, type EdenSseOptions } from './eden'
 export { SseClientError, type SseClientErrorKind } from './errors'
 // The registry's schemas without its compiler: the client decodes; checking stays on the

@@ -4,6 +4,7 @@ import { SluiceError } from '../errors'
 import { ownIdOf } from '../hub/topic-cursor'
 import { SseClient, type ConnectOptions } from './connect'
 import { decoderFor, SKIP } from './decode'
+import type { WorkerNote } from './share-worker'
 
 /** Options of shareTopics(). */
 export interface ShareOptions extends ConnectOptions {
@@ -20,6 +21,13 @@ export interface ShareOptions extends ConnectOptions {
 	share?: boolean
 	/** Name of the lock and the channel: readers of one name share a stream. @default 'sluice:' + the URL */
 	name?: string
+	/**
+	 * URL of a SharedWorker script that calls `shareWorker()`: where the browser
+	 * has SharedWorker, the stream lives in it (no leader tab, no hand-over).
+	 * Only data options cross to it (`init` with plain headers, `retryMs`,
+	 * `maxRetryMs`, `jitter`, `lastEventIdIn`); `fetch`, `signal` and the callbacks stay unused.
+	 */
+	worker?: string | URL
 }
 
 /** A raw event as it travels between tabs. */
@@ -36,6 +44,7 @@ type Note =
 	| { type: 'hello' }
 	| { type: 'frame'; m: Raw }
 	| { type: 'failed'; message: string }
+	| { type: 'ended' }
 
 /** The page's address (relative URLs resolve against it), or a placeholder outside a browser. */
 const pageHref = () => (globalThis as { location?: { href: string } }).location?.href ?? 'http://localhost/'
@@ -74,6 +83,8 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 	#topics: Set<string>
 	#wants = new Map<string, string[]>()
 	#channel: BroadcastChannel | undefined
+	/** In a SharedWorker's care: its port. */
+	#port: MessagePort | undefined
 	#decode
 	#queue: (EventMessage<Events> | Error)[] = []
 	#wake: (() => void) | undefined
@@ -101,6 +112,24 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 		this.#decode = decoderFor(options.events, options.validate)
 		this.#cursor = options.lastEventId
 		this.#name = options.name ?? `sluice:${new URL(url, pageHref()).href}`
+		const Shared = (globalThis as { SharedWorker?: new (url: string | URL, options?: { name?: string }) => { port: MessagePort } }).SharedWorker
+		if (options.share !== false && options.worker !== undefined && Shared) {
+			const port = (this.#port = new Shared(options.worker, { name: 'sluice' }).port)
+			port.onmessage = (e: { data: unknown }) => this.#note(e.data as Note)
+			const { init, retryMs, maxRetryMs, jitter, lastEventIdIn, lastEventId } = options
+			const headers = init?.headers ? Object.fromEntries(new Headers(init.headers)) : undefined
+			this.#toWorker({
+				type: 'want',
+				name: this.#name,
+				tab: this.tab,
+				url: new URL(url, pageHref()).href,
+				param: options.param ?? 'topics',
+				topics: [...this.#topics],
+				options: { init: init && { ...init, headers, body: undefined }, retryMs, maxRetryMs, jitter, lastEventIdIn, lastEventId }
+			})
+			globalThis.addEventListener?.('pagehide', () => this.close())
+			return
+		}
 		const locks = (globalThis.navigator as { locks?: Locks } | undefined)?.locks
 		if (options.share === false || typeof BroadcastChannel === 'undefined' || !locks) {
 			this.#leader = true
@@ -135,6 +164,8 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 		if (this.#closed) return
 		this.#closed = true
 		this.#post({ type: 'bye', tab: this.tab })
+		this.#toWorker({ type: 'bye', name: this.#name, tab: this.tab })
+		this.#port?.close()
 		this.#client?.close()
 		this.#release?.()
 		this.#channel?.close()
@@ -164,9 +195,16 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 		} catch {}
 	}
 
+	#toWorker(note: WorkerNote): void {
+		try {
+			this.#port?.postMessage(note)
+		} catch {}
+	}
+
 	#note(note: Note): void {
 		if (this.#closed) return
 		if (note.type === 'frame') return this.#take(note.m)
+		if (note.type === 'ended') return this.close()
 		if (note.type === 'want') this.#wants.set(note.tab, note.topics)
 		else if (note.type === 'bye') this.#wants.delete(note.tab)
 		else if (note.type === 'hello') return this.#post({ type: 'want', tab: this.tab, topics: [...this.#topics] })

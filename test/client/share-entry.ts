@@ -2,8 +2,10 @@
 // shared by every tab (sluice/client's shareTopics) and records what it gets.
 import { shareTopics } from '../../src/client'
 
-const topics = (new URLSearchParams((globalThis as any).location.search).get('t') ?? '').split(',')
-const feed = shareTopics('/live', topics, { retryMs: 100 })
+const query = new URLSearchParams((globalThis as any).location.search)
+const topics = (query.get('t') ?? '').split(',')
+// ?worker=1: the stream lives in a SharedWorker; else the tabs elect a leader.
+const feed = shareTopics('/live', topics, { retryMs: 100, worker: query.get('worker') ? '/share-worker.js' : undefined })
 const state = globalThis as unknown as { got: { topic?: string; data: string }[]; leader: () => boolean; failed?: string }
 state.got = []
 state.leader = () => feed.leader
