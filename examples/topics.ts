@@ -15,6 +15,7 @@ const everyMs = Number(process.env.TOPICS_INTERVAL_MS ?? 1000)
 const heartbeatMs = Number(process.env.HEARTBEAT_MS ?? 15_000)
 const page = Bun.file(`${import.meta.dir}/pages/topics.html`)
 const client = await browserBundle(`${import.meta.dir}/pages/topics-client.ts`)
+const worker = await browserBundle(`${import.meta.dir}/pages/topics-worker.ts`)
 
 /** What a client may read: here the public feeds. A real app checks the user's session too. */
 const allowed = (topic: string) => (FEEDS as readonly string[]).includes(topic)
@@ -25,6 +26,7 @@ const { broadcast } = app.decorator
 app
 	.get('/', () => new Response(page, { headers: { 'content-type': 'text/html; charset=utf-8' } }))
 	.get('/topics-client.js', client)
+	.get('/topics-worker.js', worker)
 	.get(
 		'/live',
 		({ subscribe, query, status }) => {

@@ -99,7 +99,7 @@ const targets: Target[] = [
 	{
 		name: 'topics',
 		env: { TOPICS_INTERVAL_MS: '200' },
-		routes: ['GET /', 'GET /topics-client.js', 'GET /live?topics=news,prices', 'POST /live/topics'],
+		routes: ['GET /', 'GET /topics-client.js', 'GET /topics-worker.js', 'GET /live?topics=news,prices', 'POST /live/topics'],
 		probe: (url) => sseProbe(`${url}/live?topics=news,weather`),
 		live: { path: '/live?topics=news,prices' }
 	},

@@ -48,4 +48,5 @@ test('examples/topics.ts: topics of one stream, added and removed by POST', asyn
 	const page = await fetch(`${app.url}/`)
 	expect(await page.text()).toContain('shareTopics')
 	expect((await fetch(`${app.url}/topics-client.js`)).status).toBe(200)
+	expect(await (await fetch(`${app.url}/topics-worker.js`)).text()).toContain('onconnect')
 })
