@@ -54,7 +54,8 @@ export function shareWorker(scope: { onconnect: ((event: MessageEvent) => void) 
 			return
 		}
 		if (!group) {
-			group = { url: n.url, param: n.param, options: n.options, readers: new Map(), key: '', reopen: false }
+			// A stream the page had before (its reader replaced) resumes where that one was.
+			group = { url: n.url, param: n.param, options: n.options, readers: new Map(), key: '', reopen: false, cursor: n.options.lastEventId }
 			groups.set(n.name, group)
 		}
 		group.readers.set(n.tab, { port, topics: new Set(n.topics) })

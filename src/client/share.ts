@@ -46,6 +46,12 @@ type Note =
 	| { type: 'failed'; message: string }
 	| { type: 'ended' }
 
+/**
+ * The last id any reader of a name had in this page: a reader that replaces one
+ * (new topics chosen on the page) and becomes the leader resumes from it.
+ */
+const lastIds = new Map<string, string>()
+
 /** The page's address (relative URLs resolve against it), or a placeholder outside a browser. */
 const pageHref = () => (globalThis as { location?: { href: string } }).location?.href ?? 'http://localhost/'
 
@@ -110,13 +116,14 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 		if (topics.length === 0) throw new SluiceError('TOPICS_INVALID', 'shareTopics: give at least one topic')
 		this.#topics = new Set(topics)
 		this.#decode = decoderFor(options.events, options.validate)
-		this.#cursor = options.lastEventId
 		this.#name = options.name ?? `sluice:${new URL(url, pageHref()).href}`
+		this.#cursor = options.lastEventId ?? lastIds.get(this.#name)
 		const Shared = (globalThis as { SharedWorker?: new (url: string | URL, options?: { name?: string }) => { port: MessagePort } }).SharedWorker
 		if (options.share !== false && options.worker !== undefined && Shared) {
 			const port = (this.#port = new Shared(options.worker, { name: 'sluice' }).port)
 			port.onmessage = (e: { data: unknown }) => this.#note(e.data as Note)
-			const { init, retryMs, maxRetryMs, jitter, lastEventIdIn, lastEventId } = options
+			const { init, retryMs, maxRetryMs, jitter, lastEventIdIn } = options
+			const lastEventId = this.#cursor
 			const headers = init?.headers ? Object.fromEntries(new Headers(init.headers)) : undefined
 			this.#toWorker({
 				type: 'want',
@@ -265,7 +272,7 @@ export class SharedTopics<Events = Record<string, string>> implements AsyncItera
 				this.#seen.set(m.topic, own)
 			}
 		}
-		if (m.id !== undefined) this.#cursor = m.id
+		if (m.id !== undefined) lastIds.set(this.#name, (this.#cursor = m.id))
 		if (m.topic !== undefined && !this.#topics.has(m.topic)) return
 		// A topic's ids started over (replay-incomplete): what follows is new.
 		if (m.event === 'sluice:replay-incomplete' && m.topic !== undefined) this.#seen.delete(m.topic)
