@@ -197,3 +197,61 @@ for (const kind of ['memory', 'redis'] as const) {
 		})
 	})
 }
+
+describe('many topics on one stream: the stream’s own limit, filter and presence', () => {
+	const app = new Elysia()
+		.use(streaming({ connections: { maxPerAddress: 0 } }))
+		.get('/slow', ({ subscribe }) => subscribe(['s1', 's2', 's3'], { heartbeatMs: 0, maxUnsentBytes: 64 * 1024 }))
+		.get('/filtered', ({ subscribe }) =>
+			subscribe(['f1', 'f2'], {
+				heartbeatMs: 0,
+				// Skips f2's frames marked "skip": the filter sees each frame's topic.
+				filter: (frame) => !(frame.topic === 'f2' && frame.data === 'skip'),
+				presence: { join: (count) => ({ count }), leave: (count) => ({ count }) }
+			})
+		)
+	const server = listen(app)
+	closers.push(() => server.stop())
+	const hub = app.decorator.broadcast
+
+	test('a client that does not read is cut once the stream’s unsent bytes pass its one limit, whatever the topics', async () => {
+		const closed: string[] = []
+		app.decorator.connections.onClose((c, reason) => c.route === '/slow' && closed.push(reason))
+		const slow = await RawClient.request(server.port, '/slow')
+		await slow.waitFor((c) => c.status === 200)
+		await until(() => hub.count('s3') === 1, 3000, 'subscribed')
+		slow.pause()
+		const payload = 'x'.repeat(32 * 1024)
+		// Far more than the socket buffers and the limit together, spread over the three topics.
+		for (let i = 0; i < 2000 && closed.length === 0; i++) {
+			await hub.publish(`s${(i % 3) + 1}`, 'msg', payload)
+			if (i % 50 === 0) await Bun.sleep(1)
+		}
+		expect(closed).toEqual(['slow'])
+		expect(['s1', 's2', 's3'].map((t) => hub.count(t))).toEqual([0, 0, 0])
+		slow.resume()
+		await slow.waitFor((c) => c.closed || c.body.includes(HubEvents.slowConsumer), 5000).catch(() => {})
+		expect(slow.body).toContain(HubEvents.slowConsumer)
+		slow.destroy()
+	})
+
+	test('a filter sees each frame’s topic; presence is announced on every topic of the stream', async () => {
+		const watcher = await RawClient.request(server.port, '/filtered')
+		await until(() => hub.count('f1') === 1 && hub.count('f2') === 1, 3000, 'subscribed')
+		const other = await RawClient.request(server.port, '/filtered')
+		// Its own joins (one here) and the other's (two here), on each topic.
+		await watcher.waitFor((c) => events(c.body).filter((e) => e.event === 'join').length === 4, 5000)
+		expect(events(watcher.body).filter((e) => e.event === 'join').map((e) => [e.topic, e.data]).sort()).toEqual([
+			['f1', '{"count":1}'],
+			['f1', '{"count":2}'],
+			['f2', '{"count":1}'],
+			['f2', '{"count":2}']
+		])
+		for (const [topic, data] of [['f2', 'skip'], ['f1', 'skip'], ['f2', 'keep']]) await hub.publish(topic!, 'msg', data)
+		await watcher.waitFor((c) => byTopic(events(c.body)).f2?.length === 1, 5000)
+		expect(byTopic(events(watcher.body))).toEqual({ f1: ['skip'], f2: ['keep'] })
+		other.destroy()
+		await watcher.waitFor((c) => events(c.body).filter((e) => e.event === 'leave').length === 2, 5000)
+		watcher.destroy()
+	})
+})
