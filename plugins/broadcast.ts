@@ -3,6 +3,7 @@ import type { SseOptions } from '../src/sse'
 import { shareConnectionCounts, type ConnectionRegistry, type StreamIdentity } from '../src/connections'
 import { Hub, memory, subscriptionStream, type EventChecker, type HubOptions, type PublishEvents, type SubscriptionOptions } from '../src/hub'
 import { EventRegistry, type EventCodec } from '../src/events'
+import { checkTopics } from '../src/hub/topic-cursor'
 import { helpersDerive, streamContext, type HelperContext } from './stream-context'
 import { registryOf, seedOf } from './app-state'
 import type { SseResponse } from './sse'
@@ -19,9 +20,9 @@ export interface BroadcastOptions<Events extends PublishEvents = PublishEvents> 
 	sse?: Omit<SseOptions, 'exposeErrors'>
 }
 
-/** subscribe() on the handler context. */
+/** subscribe() on the handler context: one topic, or many on one stream (docs/topics.md). */
 export type SubscribeFunction = <Events extends Record<string, unknown> = Record<string, unknown>>(
-	topic: string,
+	topic: string | readonly string[],
 	options?: SubscriptionOptions & StreamIdentity
 ) => SseResponse<Events>
 
@@ -67,11 +68,23 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 		(context: HelperContext): SubscribeFunction =>
 			((topic, subscription = {}) => {
 				const { expiresAt } = subscription
+				const many = typeof topic !== 'string'
+				// A set of topics the stream cannot carry is the request's fault: a 400, before anything opens.
+				if (many) checkTopics([...new Set(topic)], subscription.maxTopics)
 				// The user stays in the subscription's options too: presence events are given it.
-				const ctx = streamContext(context, context.registry, 'sse', [topic], { user: subscription.user, expiresAt })
+				const ctx = streamContext(context, context.registry, 'sse', many ? [...new Set(topic)] : [topic], {
+					user: subscription.user,
+					expiresAt
+				})
 				// The app's one hub: another broadcastPlugin of the app may have made it.
 				const appHub = context.hub ?? hub
-				return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, { ...sseDefaults, ...subscription }).response
+				const options: SubscriptionOptions = { ...sseDefaults, ...subscription }
+				if (many)
+					options.onTopicsChange = (topics, stream) => {
+						context.registry.setTopics(stream.id, topics)
+						subscription.onTopicsChange?.(topics, stream)
+					}
+				return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, options).response
 			}) as SubscribeFunction
 	return { hub, subscribe, shareCounts: registry.attach }
 }

@@ -116,7 +116,10 @@ export type {
 	Frame,
 	Replay,
 	MemoryTransportOptions,
-	HistoryOptions
+	HistoryOptions,
+	TopicsOptions,
+	TopicStart,
+	TopicsSubscription
 } from '../src/hub'
 
 // The connection manager
@@ -151,5 +154,5 @@ export type { ResponseStreamOptions, CloseReason, CloseListener, Source, PumpOpt
 export { SluiceError, OptionError } from '../src/errors'
 export { SseFieldError } from '../src/sse'
 export { EventDataError } from '../src/events'
-export { BroadcastDataError } from '../src/hub'
+export { BroadcastDataError, TopicsError } from '../src/hub'
 export { NdjsonBodyError, NdjsonEncodeError } from '../src/ndjson'

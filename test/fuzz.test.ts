@@ -103,6 +103,13 @@ const targets: Target[] = [
 		live: { path: '/events' }
 	},
 	{
+		name: 'topics',
+		env: { TOPICS_INTERVAL_MS: '200' },
+		routes: ['GET /', 'GET /topics-client.js', 'GET /topics-worker.js', 'GET /live?topics=news,prices', 'POST /live/topics'],
+		probe: (url) => sseProbe(`${url}/live?topics=news,weather`),
+		live: { path: '/live?topics=news,prices' }
+	},
+	{
 		name: 'connection-status',
 		env: { INTERVAL_MS: '100', UPDATES: '100000' },
 		routes: ['GET /stream/status'],

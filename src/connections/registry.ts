@@ -260,6 +260,16 @@ export class ConnectionRegistry {
 		return { events, bytes }
 	}
 
+	/** Replaces the topics a live stream is counted under (a stream of many topics gained or lost one). */
+	setTopics(id: number, topics: string[]): boolean {
+		const entry = this.#live.get(id)
+		if (!entry) return false
+		for (const topic of new Set(entry.info.topics)) this.#byTopic.remove(topic)
+		entry.info.topics.splice(0, entry.info.topics.length, ...topics)
+		for (const topic of new Set(topics)) this.#byTopic.add(topic)
+		return true
+	}
+
 	/** Closes one stream; false if there is none with that id. */
 	close(id: number, reason?: CloseReason): boolean
 	/**

@@ -13,3 +13,4 @@ export {
 	type PresenceOptions
 } from './hub'
 export { subscriptionStream, type SubscriptionOptions } from './subscription-stream'
+export { TopicsSubscription, TopicsError, type TopicsOptions, type TopicStart, type TopicMember } from './topics-subscription'
