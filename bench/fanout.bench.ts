@@ -4,6 +4,8 @@
 // Env: SIZES=1000,5000 KINDS=raw,sluice DELIVERIES=300000 ROUNDS=2 BURST=10 BURST_N=5000.
 // Capacity first (idle subscribers: memory per subscriber and fixed, setup rate), at
 // CAPACITY=5000,10000,15000 (CAPACITY=0 skips it; TYPES=1 prints the JS heap by object type).
+// Many topics (docs/topics.md): TOPIC_CLIENTS=5000 clients each on 5 topics, over one stream
+// each against 5 streams each (TOPIC_CLIENTS=0 leaves it out).
 import type { Socket } from 'bun'
 import { printTable, type Row } from './support/table'
 import { spawnServer } from './support/spawn-server'
@@ -25,7 +27,10 @@ const kinds = [
 ] as const
 // Measured on demand: the hub on plain Bun.serve (no Elysia), KINDS=raw,sluice,bare; the floor
 // with streaming() on the app (what the plugins cost a stream they do not serve), elysia-raw-plugins.
-const only = process.env.KINDS?.split(',') ?? ['raw', 'elysia-raw', 'sluice', 'elysia', 'hono']
+const only = process.env.KINDS?.split(',') ?? ['raw', 'elysia-raw', 'sluice', 'elysia', 'hono', 'topics', 'topic-streams']
+/** Topics each client reads in the many-topics rows, and how many clients. */
+const TOPICS = 5
+const TOPIC_CLIENTS = Number(process.env.TOPIC_CLIENTS ?? 5000)
 const now = () => performance.timeOrigin + performance.now()
 
 interface Client {
@@ -43,9 +48,9 @@ class Subscribers {
 	latencies: number[] | undefined
 	waiters: (() => void)[] = []
 
-	static async open(port: number, n: number): Promise<Subscribers> {
+	static async open(port: number, n: number, path: (i: number) => string = () => '/'): Promise<Subscribers> {
 		const subs = new Subscribers()
-		const request = 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n'
+		const request = (i: number) => `GET ${path(i)} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`
 		for (let i = 0; i < n; i += 250) {
 			const batch = await Promise.all(
 				Array.from({ length: Math.min(250, n - i) }, (_, k) =>
@@ -54,7 +59,7 @@ class Subscribers {
 						port,
 						data: { tail: '', events: 0, open: false, sampled: (i + k) % 10 === 0 },
 						socket: {
-							open: (s) => void s.write(request),
+							open: (s) => void s.write(request(i + k)),
 							data: (s, chunk) => subs.#read(s.data, chunk.toString('latin1')),
 							error: () => {}
 						}
@@ -102,19 +107,23 @@ class Subscribers {
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN
 
+/** With `topics`: n clients, each reading 5 topics over one stream (`topics`) or 5 streams (`topic-streams`). */
 async function measure(kind: string, n: number, burst = 1) {
 	const server = await spawnServer(`${import.meta.dir}/support/fanout-servers.ts`, [kind])
+	const topics = kind === 'topics' || kind === 'topic-streams'
+	const sockets = kind === 'topic-streams' ? n * TOPICS : n
 	try {
 		const stats = async (controlPort: number) =>
 			(await (await fetch(`http://127.0.0.1:${controlPort}/stats`)).json()) as { subscribers: number; rss: number }
 		const controlPort = server.control!
 		const before = await stats(controlPort)
-		const subs = await Subscribers.open(server.port, n)
+		const subs = await Subscribers.open(server.port, sockets, (i) => (kind === 'topic-streams' ? `/t/${i % TOPICS}` : '/'))
 		await Bun.sleep(200)
 		const idle = await stats(controlPort)
 
 		// Throughput: one event per tick, back to back, until every subscriber has them all.
-		const events = Math.max(20, Math.round(DELIVERIES / n))
+		// Events go round the topics: each client gets every one, over one stream or over five.
+		const events = topics ? TOPICS * Math.max(4, Math.round(DELIVERIES / n / TOPICS)) : Math.max(20, Math.round(DELIVERIES / n))
 		const cpu = async () => (await (await fetch(`http://127.0.0.1:${controlPort}/cpu`)).json()) as { cpuMs: number; userMs: number }
 		const cpu0 = await cpu()
 		const t0 = performance.now()
@@ -131,7 +140,7 @@ async function measure(kind: string, n: number, burst = 1) {
 		await Bun.sleep(100)
 		subs.latencies = []
 		const base = subs.total
-		await fetch(`http://127.0.0.1:${controlPort}/run?events=${LATENCY_EVENTS}&paceMs=20`)
+		await fetch(`http://127.0.0.1:${controlPort}/run?events=${LATENCY_EVENTS}&paceMs=${topics ? 4 : 20}`)
 		await subs.until(() => subs.total >= base + LATENCY_EVENTS * n, 30_000)
 		const lat = subs.latencies.sort((a, b) => a - b)
 
@@ -149,7 +158,8 @@ async function measure(kind: string, n: number, burst = 1) {
 			'deliveries/server CPU s': delivered / (serverCpuMs / 1000),
 			'p50 ms': percentile(lat, 0.5),
 			'p99 ms': percentile(lat, 0.99),
-			'KB/conn idle': (idle.rss - before.rss) / n / 1024,
+			// Per client: with 5 streams each, a client's five connections together.
+			[topics ? 'KB/client idle' : 'KB/conn idle']: (idle.rss - before.rss) / n / 1024,
 			'left after disconnect': after.subscribers
 		}
 	} finally {
@@ -296,6 +306,19 @@ if (fitting.length) {
 for (const n of SIZES) {
 	const rows = await bestOf(n, kinds)
 	printTable(`Fan-out to ${n.toLocaleString('en-US')} subscribers, 200-byte events`, rows, 'deliveries/server CPU s', ['raw Bun.serve', 'Elysia generator + queue', 'Hono streamSSE'])
+}
+
+if (TOPIC_CLIENTS > 0) {
+	const rows = await bestOf(TOPIC_CLIENTS, [
+		['5 topics over 1 stream each', 'topics'],
+		['5 topics over 5 streams each', 'topic-streams']
+	])
+	printTable(
+		`Many topics: ${TOPIC_CLIENTS.toLocaleString('en-US')} clients, each reading 5 topics (events round the topics; server CPU per delivered event)`,
+		rows,
+		'deliveries/server CPU s',
+		['5 topics over 5 streams each']
+	)
 }
 
 if (BURST > 1) {

@@ -21,6 +21,7 @@ const kinds = [
 // ONLY=raw-async,sluice measures a subset (while working on one path).
 const only = process.env.ONLY?.split(',')
 
+const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 let payload = 0
 for (let id = 0; id < RECORDS; id++) payload += JSON.stringify(record(id)).length + 1
 
@@ -73,6 +74,80 @@ if (!only || only.includes('lines')) {
 	printTable(`NDJSON request body: one 1 MB line, split from chunks of each size (mean of ${LINE_RUNS})`, lineRows, 'MB per CPU s', ['splitLines, one chunk', 'iterate only, 500-byte chunks', 'copy per chunk (before), 500-byte chunks'])
 }
 
+// Compression: the 100,000-record export (examples/large-dataset.ts) and the stream of
+// RECORDS records, in each coding, from Sluice's ndjson() and from raw Bun with the same
+// node:zlib compressor flushed per 64 KB batch. Wire bytes, MB/s of records delivered
+// (uncompressed bytes per second), server CPU per MB of records, time to the first record.
+if (!only || only.includes('compress')) {
+	const Z_RUNS = Number(process.env.Z_RUNS ?? 3)
+	const TTFR_RUNS = Number(process.env.TTFR_RUNS ?? 7)
+	const codings = ['identity', 'gzip', 'br', 'zstd'] as const
+	let exportPayload = 0
+	for (let start = 0; start < 100_000; start += 100) {
+		const batch = []
+		for (let id = start; id < start + 100; id++) batch.push({ id, data: `Record ${id}`, timestamp: new Date().toISOString() })
+		exportPayload += JSON.stringify({ batch, batch_start: start, batch_size: 100, total_records: 100_000, progress: Math.round(((start + 100) / 100_000) * 10_000) / 100 }).length + 1
+	}
+	const zServers = await Promise.all(['sluice', 'raw'].map((k) => spawnServer(`${import.meta.dir}/support/ndjson-compress-servers.ts`, [k, String(RECORDS)])))
+	const cpuMsOf = async (port: number) => {
+		const { user, system } = (await (await fetch(`http://127.0.0.1:${port}/cpu`)).json()) as { user: number; system: number }
+		return (user + system) / 1000
+	}
+	/** ms from the request to the first whole record, read with fetch (which decodes), median of TTFR_RUNS. */
+	const firstRecordMs = async (port: number, path: string, coding: string) => {
+		const times: number[] = []
+		for (let i = 0; i < TTFR_RUNS; i++) {
+			const t0 = performance.now()
+			const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { 'accept-encoding': coding } })
+			const reader = res.body!.getReader()
+			for (;;) {
+				const { value, done } = await reader.read()
+				if (done || value.includes(10)) break
+			}
+			times.push(performance.now() - t0)
+			await reader.cancel()
+		}
+		return median(times)
+	}
+	for (const [path, label, bytesOfRecords] of [['/export', '100,000-record export (examples/large-dataset.ts)', exportPayload], ['/stream', `${RECORDS.toLocaleString('en-US')}-record stream`, payload]] as const) {
+		const rows: Row[] = []
+		const mbsOf: Record<string, number> = {}
+		for (const coding of codings)
+			for (const [s, server] of zServers.entries()) {
+				const name = `${s === 0 ? 'sluice ndjson()' : 'raw Bun.serve, same compressor'}, ${coding}`
+				const header = coding === 'identity' ? '' : `Accept-Encoding: ${coding}\r\n`
+				await drainOnce(server.port, path, header) // warm-up
+				const runs: { bytes: number; seconds: number; cpuMs: number }[] = []
+				for (let r = 0; r < Z_RUNS; r++) {
+					const before = await cpuMsOf(server.port)
+					const run = await drainOnce(server.port, path, header)
+					runs.push({ ...run, cpuMs: (await cpuMsOf(server.port)) - before })
+				}
+				const seconds = median(runs.map((r) => r.seconds))
+				mbsOf[name] = bytesOfRecords / 1e6 / seconds
+				rows.push({
+					name,
+					values: {
+						'wire MB': median(runs.map((r) => r.bytes)) / 1e6,
+						'x identity bytes': 0,
+						'MB/s of records': mbsOf[name]!,
+						'server CPU ms per MB': median(runs.map((r) => r.cpuMs)) / (bytesOfRecords / 1e6),
+						'first record ms': await firstRecordMs(server.port, path, coding),
+						'x raw, same coding': 0
+					}
+				})
+			}
+		const identityWire = rows.find((r) => r.name === 'sluice ndjson(), identity')!.values['wire MB'] as number
+		for (const row of rows) {
+			row.values['x identity bytes'] = (row.values['wire MB'] as number) / identityWire
+			const coding = row.name.split(', ').at(-1)!
+			row.values['x raw, same coding'] = mbsOf[row.name]! / mbsOf[`raw Bun.serve, same compressor, ${coding}`]!
+		}
+		printTable(`NDJSON compression, ${label}: each coding (median of ${Z_RUNS}; first record: median of ${TTFR_RUNS})`, rows, 'first record ms', ['sluice ndjson(), identity'])
+	}
+	await Promise.all(zServers.map((s) => s.stop()))
+}
+
 // All servers start first; each round then reads one stream from each in turn, so a
 // change in the machine's load (2 shared cores) weighs on every contender alike.
 const chosen = kinds.filter(([, k]) => !only || only.includes(k))
@@ -92,7 +167,6 @@ for (let round = 0; round < RUNS; round++)
 		if (r.bytes < payload) throw new Error(`${chosen[i]![0]}: got ${r.bytes} bytes, expected at least the ${payload} of the records`)
 		results[i]!.push(r)
 	}
-const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
 const rows: Row[] = chosen.map(([name], i) => {
 	const seconds = median(results[i]!.map((r) => r.seconds))
 	const cpuMs = median(results[i]!.map((r) => r.cpuMs))

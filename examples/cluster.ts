@@ -23,6 +23,14 @@ if (!(await Bun.file(script).exists())) {
 if (workers > 1 && !process.env.REDIS_URL)
 	console.error('REDIS_URL is not set: each worker keeps its own broadcast topics (set it to share them)')
 
+// What the workers must agree on, made once here when unset: a token one worker signs (chat's
+// CHAT_SECRET) is checked by another, and the admin token is the same on all of them.
+const shared = {
+	CHAT_SECRET: process.env.CHAT_SECRET || crypto.randomUUID(),
+	ADMIN_TOKEN: process.env.ADMIN_TOKEN || Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('base64url')
+}
+const adminHint = process.env.ADMIN_TOKEN ? [] : [`admin token (ADMIN_TOKEN was not set, so one was made): ${shared.ADMIN_TOKEN}`]
+
 let stopping = false
 const procs: Subprocess[] = []
 const listening = new Set<number>()
@@ -32,7 +40,7 @@ const print = (text: string) => (held ? held.push(text) : process.stdout.write(t
 
 function start(index: number): void {
 	const proc = Bun.spawn(['bun', 'run', script], {
-		env: { ...process.env, PORT: String(port), REUSE_PORT: '1', WORKER: String(index) },
+		env: { ...process.env, ...shared, PORT: String(port), REUSE_PORT: '1', WORKER: String(index) },
 		stdout: 'pipe',
 		stderr: 'inherit'
 	})
@@ -50,7 +58,11 @@ function start(index: number): void {
 				if (listening.size === workers && held) {
 					// One write: a reader of stdout sees the URL and every pid together.
 					console.log(
-						[`${workers} workers of ${name} listening on http://localhost:${port}`, ...procs.map((p, i) => `worker ${i}: pid ${p.pid}`)].join('\n')
+						[
+							`${workers} workers of ${name} listening on http://localhost:${port}`,
+							...procs.map((p, i) => `worker ${i}: pid ${p.pid}`),
+							...adminHint
+						].join('\n')
 					)
 					for (const line of held) process.stdout.write(line)
 					held = undefined

@@ -5,8 +5,9 @@
 //   bun run examples/managed-stream.ts
 //   curl -N http://127.0.0.1:3000/managed-stream
 //   curl -H "Authorization: Bearer $ADMIN_TOKEN" http://127.0.0.1:3000/connections
+//   open http://127.0.0.1:3000/_sluice?token=$ADMIN_TOKEN   (the live dashboard)
 //
-// ADMIN_TOKEN guards /connections, /connections/watch and /metrics (one is made
+// ADMIN_TOKEN guards /connections, /connections/watch, /metrics and the dashboard (one is made
 // and printed when it is unset). TRUST_PROXY (comma-separated addresses or
 // ranges, e.g. 127.0.0.1) names the proxies whose X-Forwarded-For is believed.
 import { Elysia } from 'elysia'
@@ -30,7 +31,8 @@ const app = new Elysia()
 					guard: ({ request }) => admin.refusal(request) ?? true,
 					snapshot: '/connections',
 					watch: '/connections/watch',
-					metrics: '/metrics'
+					metrics: '/metrics',
+					dashboard: '/_sluice'
 				}
 			}
 		})
@@ -61,5 +63,6 @@ const url = `http://${hostname}:${app.server!.port}`
 console.log([
 	`managed stream on ${url}/managed-stream`,
 	`try: curl -N ${url}/managed-stream   (counts: curl -H "Authorization: Bearer <token>" ${url}/connections)`,
+	`dashboard: ${admin.dashboardUrl(`${url}/_sluice`)}`,
 	admin.hint
 ].join('\n'))

@@ -1,8 +1,9 @@
 import { Elysia } from 'elysia'
 import type { SseOptions } from '../src/sse'
-import { shareConnectionCounts, type ConnectionRegistry } from '../src/connections'
+import { shareConnectionCounts, type ConnectionRegistry, type StreamIdentity } from '../src/connections'
 import { Hub, memory, subscriptionStream, type EventChecker, type HubOptions, type PublishEvents, type SubscriptionOptions } from '../src/hub'
 import { EventRegistry, type EventCodec } from '../src/events'
+import { checkTopics } from '../src/hub/topic-cursor'
 import { helpersDerive, streamContext, type HelperContext } from './stream-context'
 import { registryOf, seedOf } from './app-state'
 import type { SseResponse } from './sse'
@@ -19,10 +20,10 @@ export interface BroadcastOptions<Events extends PublishEvents = PublishEvents> 
 	sse?: Omit<SseOptions, 'exposeErrors'>
 }
 
-/** subscribe() on the handler context. */
+/** subscribe() on the handler context: one topic, or many on one stream (docs/topics.md). */
 export type SubscribeFunction = <Events extends Record<string, unknown> = Record<string, unknown>>(
-	topic: string,
-	options?: SubscriptionOptions
+	topic: string | readonly string[],
+	options?: SubscriptionOptions & StreamIdentity
 ) => SseResponse<Events>
 
 /**
@@ -48,7 +49,12 @@ export const broadcastPlugin = <Events extends PublishEvents = PublishEvents>(op
 export const hubPlugin = <Events extends PublishEvents>({ hub, shareCounts }: Broadcast<Events>, options: object) =>
 	new Elysia({ name: 'sluice/broadcast', seed: seedOf(options) })
 		.decorate('broadcast', hub)
-		.onStart((app) => shareCounts(registryOf(app)))
+		.onStart((app) => {
+			const registry = registryOf(app)
+			shareCounts(registry)
+			// close({ user }) and close({ topic }) reach the other processes through the hub's transport.
+			registry.linkControl(hub.transport.control)
+		})
 		.onStop(() => hub.close())
 
 /**
@@ -60,11 +66,29 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 	const { sse: sseDefaults = {}, transport = memory(), registry: events, ...hubOptions } = options
 	const registry = laterRegistry()
 	const hub = new Hub<Events>({ ...hubOptions, registry: checkerOf(events), transport: shareConnectionCounts(transport, registry) })
-	const subscribe = (context: HelperContext, topic: string, subscription: SubscriptionOptions = {}): Response => {
-		const ctx = streamContext(context, context.registry, 'sse', [topic])
+	const subscribe = (
+		context: HelperContext,
+		topic: string | readonly string[],
+		subscription: SubscriptionOptions & StreamIdentity = {}
+	): Response => {
+		const { expiresAt } = subscription
+		const many = typeof topic !== 'string'
+		// A set of topics the stream cannot carry is the request's fault: a 400, before anything opens.
+		if (many) checkTopics([...new Set(topic)], subscription.maxTopics)
+		// The user stays in the subscription's options too: presence events are given it.
+		const ctx = streamContext(context, context.registry, 'sse', many ? [...new Set(topic)] : [topic], {
+			user: subscription.user,
+			expiresAt
+		})
 		// The app's one hub: another broadcastPlugin of the app may have made it.
 		const appHub = context.hub ?? hub
-		return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, { ...sseDefaults, ...subscription }).response
+		const options: SubscriptionOptions = { ...sseDefaults, ...subscription }
+		if (many)
+			options.onTopicsChange = (topics, stream) => {
+				context.registry.setTopics(stream.id, topics)
+				subscription.onTopicsChange?.(topics, stream)
+			}
+		return ctx.admit() ?? subscriptionStream(ctx, appHub, topic, options).response
 	}
 	return { hub, subscribe, shareCounts: registry.attach }
 }
@@ -72,7 +96,7 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 /** The app's hub, what answers a request's subscribe(), and how the hub's transport learns the app's registry. */
 interface Broadcast<Events extends PublishEvents> {
 	hub: Hub<Events>
-	subscribe: (context: HelperContext, topic: string, subscription?: SubscriptionOptions) => Response
+	subscribe: (context: HelperContext, topic: string | readonly string[], subscription?: SubscriptionOptions & StreamIdentity) => Response
 	shareCounts: (registry: ConnectionRegistry) => void
 }
 
@@ -105,7 +129,8 @@ function laterRegistry() {
 		}
 	}
 	return {
-		counts: () => target?.counts() ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} },
+		counts: (options?: { addresses?: boolean }) =>
+			target?.counts(options) ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {}, byUser: {} },
 		onOpen: listen(opens),
 		onClose: listen(closes),
 		attach(registry: ConnectionRegistry): void {

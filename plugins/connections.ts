@@ -11,6 +11,7 @@ import {
 import type { Hub } from '../src/hub'
 import { streamContext } from './stream-context'
 import { hubOf, registryOf, seedOf } from './app-state'
+import { dashboardRoutes } from './dashboard'
 
 /**
  * Who may read the connection routes: true lets the request through, false
@@ -34,6 +35,13 @@ export interface ConnectionsRoutes {
 	metrics?: string
 	/** At most one counts update per this many milliseconds on the watch route. @default 100 */
 	watchIntervalMs?: number
+	/**
+	 * Path of a live dashboard page (streams, topics, rates, trouble, processes,
+	 * a connection table with a close action), served from the app, no CDN.
+	 * A browser comes in with `?token=<bearer token>` once (kept in a cookie):
+	 * the guard must accept `Authorization: Bearer <token>`. @default off
+	 */
+	dashboard?: string
 }
 
 /** Options of the connection manager. */
@@ -108,6 +116,7 @@ export const connectionsPlugin = (options: ConnectionsOptions = {}) => {
 			routes.metrics,
 			guarded(() => new Response(registry.metrics(), { headers: { 'content-type': PROMETHEUS_CONTENT_TYPE } }))
 		)
+	if (routes.dashboard) plugin.use(dashboardRoutes(routes.dashboard, routes.guard, { registry: () => registry, hub: () => hub }))
 	return plugin
 }
 

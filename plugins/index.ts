@@ -8,6 +8,7 @@ import { connectionsPlugin, type ConnectionsOptions } from './connections'
 import { broadcastFor, hubPlugin, type BroadcastOptions, type SubscribeFunction } from './broadcast'
 import type { PublishEvents } from '../src/hub'
 import type { SseOptions } from '../src/sse'
+import type { StreamIdentity } from '../src/connections'
 import { streamFor, type StreamFunction, type StreamPluginOptions } from './stream'
 import { helpersDerive } from './stream-context'
 import { seedOf } from './app-state'
@@ -51,7 +52,7 @@ export const streaming = <Events extends PublishEvents = PublishEvents>(options:
 	// One derive for every helper: each global derive is paid by every request of the app. The
 	// helpers are arrows in one scope (the request's context), made here rather than by a call each.
 	const helpers = helpersDerive((context) => ({
-		sse: ((source: SseSource, options?: SseOptions) => sse(context, source, options)) as SseFunction,
+		sse: ((source: SseSource, options?: SseOptions & StreamIdentity) => sse(context, source, options)) as SseFunction,
 		ndjson: ((source, options) => ndjson.ndjson(context, source, options)) as NdjsonFunction,
 		ndjsonBody: ((schema, options) => ndjson.ndjsonBody(context, schema, options as never)) as NdjsonBodyFunction,
 		file: ((name, options) => file(context, name, options)) as FileFunction,
@@ -96,7 +97,9 @@ export type { EventMessage, EventItem, ControlItem } from '../src/events'
 // What the helpers take and give
 export type { SseEvent, SseItem, SseHandle, SseCallback, SseOptions, SendOptions } from '../src/sse'
 export type { NdjsonHandle, NdjsonCallback, NdjsonOptions, NdjsonBodyOptions, NdjsonErrorLine } from '../src/ndjson'
-export type { FileOptions, UploadOptions, UploadResult } from '../src/file'
+export type { FileOptions, FileCompressOptions, UploadOptions, UploadResult } from '../src/file'
+export type { CompressOption, CompressOptions } from '../src/stream/compression'
+export type { Encoding } from '../src/stream/accept-encoding'
 export { saveUpload, cleanUploads } from '../src/file'
 export type { BodyStreamHandle, BodyStreamCallback, BodyStreamOptions, Chunk } from '../src/stream'
 
@@ -111,10 +114,15 @@ export type {
 	PresenceOptions,
 	FrameView,
 	Transport,
+	ControlChannel,
+	ControlMessage,
 	Frame,
 	Replay,
 	MemoryTransportOptions,
-	HistoryOptions
+	HistoryOptions,
+	TopicsOptions,
+	TopicStart,
+	TopicsSubscription
 } from '../src/hub'
 
 // The connection manager
@@ -125,6 +133,9 @@ export type {
 	Connection,
 	ConnectionInfo,
 	ConnectionCounts,
+	ConnectionSelector,
+	StreamIdentity,
+	ExpiryOptions,
 	LiveStream,
 	StreamKind,
 	DrainOptions,
@@ -146,5 +157,5 @@ export type { ResponseStreamOptions, CloseReason, CloseListener, Source, PumpOpt
 export { SluiceError, OptionError } from '../src/errors'
 export { SseFieldError } from '../src/sse'
 export { EventDataError } from '../src/events'
-export { BroadcastDataError } from '../src/hub'
+export { BroadcastDataError, TopicsError } from '../src/hub'
 export { NdjsonBodyError, NdjsonEncodeError } from '../src/ndjson'

@@ -8,6 +8,7 @@ import {
 	type RecordOf
 } from '../src/ndjson'
 import type { Source } from '../src/stream'
+import type { StreamIdentity } from '../src/connections'
 import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the ndjson plugin: defaults for every ndjson() response and ndjsonBody() read. */
@@ -16,6 +17,8 @@ export interface NdjsonPluginOptions extends NdjsonOptions {
 	maxLineBytes?: number
 	/** Milliseconds a body read by ndjsonBody() may send nothing before it is a 408; 0: never. @default 30000 */
 	bodyTimeoutMs?: number
+	/** The most bytes a body read by ndjsonBody() may hold once decoded (gzip, br, zstd); more is a 413. @default 134217728 */
+	maxBodyBytes?: number
 }
 
 /**
@@ -27,7 +30,7 @@ export interface NdjsonPluginOptions extends NdjsonOptions {
 export type NdjsonResponse<T = unknown> = Response & ReadableStream<T>
 
 /** ndjson() on the handler context. */
-export type NdjsonFunction = <T>(source: Source<T> | NdjsonCallback<T>, options?: NdjsonOptions) => NdjsonResponse<T>
+export type NdjsonFunction = <T>(source: Source<T> | NdjsonCallback<T>, options?: NdjsonOptions & StreamIdentity) => NdjsonResponse<T>
 
 /** ndjsonBody() on the handler context: the request body, record by record, as it arrives. */
 export type NdjsonBodyFunction = <S extends TSchema | undefined = undefined>(
@@ -53,14 +56,15 @@ export const ndjsonPlugin = (defaults: NdjsonPluginOptions = {}) => {
 
 /** Answers a request's ndjson() and ndjsonBody() calls (used by ndjsonPlugin and streaming()). */
 export function ndjsonFor(defaults: NdjsonPluginOptions) {
-	const { maxLineBytes, bodyTimeoutMs, ...streamDefaults } = defaults
+	const { maxLineBytes, bodyTimeoutMs, maxBodyBytes, ...streamDefaults } = defaults
 	return {
-		ndjson: (context: HelperContext, ...[source, options]: Parameters<NdjsonFunction>): Response => {
-			const ctx = streamContext(context, context.registry, 'ndjson')
+		ndjson: (context: HelperContext, ...[source, options = {}]: Parameters<NdjsonFunction>): Response => {
+			const { user, expiresAt, ...ndjsonOptions } = options
+			const ctx = streamContext(context, context.registry, 'ndjson', [], { user, expiresAt })
 			// A connection limit reached: its 503/429 instead of a stream.
-			return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...options }).response
+			return ctx.admit() ?? ndjsonStream(ctx, source, { ...streamDefaults, ...ndjsonOptions }).response
 		},
 		ndjsonBody: ({ request, server }: HelperContext, schema?: unknown, options?: NdjsonBodyOptions) =>
-			readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, ...options, schema, server } as never)
+			readNdjsonRequest(request, { maxLineBytes, bodyTimeoutMs, maxBodyBytes, ...options, schema, server } as never)
 	}
 }

@@ -1,6 +1,7 @@
 import { sseStream, type SseCallback, type SseItem, type SseOptions } from '../src/sse'
 import type { Source } from '../src/stream'
 import type { ControlItem, EventItem, EventMessage, EventRegistry, EventSchemas, EventTypes } from '../src/events'
+import type { StreamIdentity } from '../src/connections'
 import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the sse plugin: defaults for every sse() response. */
@@ -26,12 +27,12 @@ export interface SseFunction {
 		source:
 			| Source<EventItem<EventTypes<S>> | ControlItem>
 			| SseCallback<EventTypes<S>, EventItem<EventTypes<S>> | ControlItem>,
-		options: SseOptions & { events: EventRegistry<S> }
+		options: SseOptions & StreamIdentity & { events: EventRegistry<S> }
 	): SseResponse<EventTypes<S>>
 	/** A stream of any events (type them with the type parameter). */
 	<Events extends Record<string, unknown> = Record<string, unknown>>(
 		source: Source<SseItem> | SseCallback<Events>,
-		options?: SseOptions & { events?: undefined }
+		options?: SseOptions & StreamIdentity & { events?: undefined }
 	): SseResponse<Events>
 }
 
@@ -48,7 +49,7 @@ export interface SseFunction {
 export const ssePlugin = (defaults: SsePluginOptions = {}) => {
 	const sse = sseFor(defaults)
 	return helpersPlugin('sluice/sse', defaults, (context) => ({
-		sse: ((source: SseSource, options?: SseOptions) => sse(context, source, options)) as SseFunction
+		sse: ((source: SseSource, options?: SseOptions & StreamIdentity) => sse(context, source, options)) as SseFunction
 	}))
 }
 
@@ -61,7 +62,8 @@ export type SseSource = Source<SseItem> | SseCallback<Record<string, unknown>>
  */
 export const sseFor =
 	(defaults: SsePluginOptions) =>
-	(context: HelperContext, source: SseSource, options?: SseOptions): Response => {
-		const ctx = streamContext(context, context.registry, 'sse')
-		return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...options }).response
+	(context: HelperContext, source: SseSource, options: SseOptions & StreamIdentity = {}): Response => {
+		const { user, expiresAt, ...sseOptions } = options
+		const ctx = streamContext(context, context.registry, 'sse', [], { user, expiresAt })
+		return ctx.admit() ?? sseStream(ctx, source, { ...defaults, ...sseOptions }).response
 	}

@@ -1,5 +1,5 @@
 import type { Server } from 'bun'
-import { ConnectionRegistry, refusalResponse, type LiveStream, type StreamKind } from '../src/connections'
+import { ConnectionRegistry, identityOf, refusalResponse, type LiveStream, type StreamIdentity, type StreamKind } from '../src/connections'
 import type { Hub } from '../src/hub'
 import { Elysia, type AnyElysia } from 'elysia'
 import { rememberApp, reportStreamError } from './app-errors'
@@ -107,6 +107,9 @@ export function helpersPlugin<T extends Record<string, unknown>>(
  * Retry-After; while draining, an SSE request gets its farewell frame as a 200
  * that ends, so that EventSource reconnects later), instead of opening:
  *
+ * `identity` (the helper's `user` and `expiresAt` options) is checked here
+ * (a bad one throws before anything opens) and registered with the stream.
+ *
  * @example
  * const ctx = streamContext(context, registry, 'ndjson')
  * return ctx.admit() ?? openMyStream(ctx).response
@@ -115,13 +118,16 @@ export function streamContext(
 	context: HandlerContext,
 	registry: ConnectionRegistry,
 	kind: StreamKind,
-	topics: string[] = []
+	topics: string[] = [],
+	identity: StreamIdentity = {}
 ) {
 	const { request, server } = context
+	const { user, expiresAt } = identityOf(identity)
 	const address = registry.addressOf(request, server?.requestIP(request)?.address)
+	const route = context.route ?? new URL(request.url).pathname
 	let admitted = false
 	const admit = (): Response | undefined => {
-		const refusal = registry.admit(address, kind)
+		const refusal = registry.admit(address, kind, route)
 		admitted = !refusal
 		return refusal && refusalResponse(refusal)
 	}
@@ -136,10 +142,12 @@ export function streamContext(
 			if (!admitted && admit()) return stream.close('server')
 			registry.add(stream, {
 				kind,
-				route: context.route ?? new URL(request.url).pathname,
+				route,
 				topics,
 				address,
-				userAgent: request.headers.get('user-agent') ?? undefined
+				userAgent: request.headers.get('user-agent') ?? undefined,
+				...(user !== undefined && { user }),
+				...(expiresAt !== undefined && { expiresAt })
 			})
 		}
 	}

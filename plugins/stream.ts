@@ -1,11 +1,12 @@
 import { bodyStream, type BodyStreamCallback, type BodyStreamOptions, type Chunk, type Source } from '../src/stream'
+import type { StreamIdentity } from '../src/connections'
 import { helpersPlugin, streamContext, type HelperContext } from './stream-context'
 
 /** Options of the stream plugin: defaults for every stream() response. */
 export interface StreamPluginOptions extends BodyStreamOptions {}
 
 /** stream() on the handler context. */
-export type StreamFunction = (source: Source<Chunk> | BodyStreamCallback, options?: BodyStreamOptions) => Response
+export type StreamFunction = (source: Source<Chunk> | BodyStreamCallback, options?: BodyStreamOptions & StreamIdentity) => Response
 
 /**
  * Adds `stream()` to the handler context: a response of text or bytes (CSV
@@ -29,7 +30,8 @@ export const streamPlugin = (defaults: StreamPluginOptions = {}) => {
 /** Answers a request's stream() call (used by streamPlugin and streaming()). */
 export const streamFor =
 	(defaults: StreamPluginOptions) =>
-	(context: HelperContext, ...[source, options]: Parameters<StreamFunction>): Response => {
-		const ctx = streamContext(context, context.registry, 'stream')
-		return ctx.admit() ?? bodyStream(ctx, source, { ...defaults, ...options }).response
+	(context: HelperContext, ...[source, options = {}]: Parameters<StreamFunction>): Response => {
+		const { user, expiresAt, ...streamOptions } = options
+		const ctx = streamContext(context, context.registry, 'stream', [], { user, expiresAt })
+		return ctx.admit() ?? bodyStream(ctx, source, { ...defaults, ...streamOptions }).response
 	}

@@ -7,6 +7,7 @@ import * as redisEntry from '../src/hub/redis'
 import { LineTooLongError } from '../src/ndjson/lines'
 import { readNdjson } from '../src/ndjson'
 import { Hub } from '../src/hub'
+import { checkTopics } from '../src/hub/topic-cursor'
 import { startEach } from './support/server'
 
 const {
@@ -82,6 +83,7 @@ const cases: { name: string; code: string; make: () => unknown }[] = [
 		code: 'NDJSON_STREAM_LINE_TOO_LONG',
 		make: () => thrown(() => drain(readNdjsonRecords(body('"0123456789"\n'), { maxLineBytes: 4 })))
 	},
+	{ name: 'TopicsError', code: 'TOPICS_INVALID', make: () => thrown(() => checkTopics([])) },
 	{ name: 'SseClientError', code: 'SSE_CLIENT_STATUS', make: () => new SseClientError('status', 'x', 500) },
 	{ name: 'SseClientError', code: 'SSE_CLIENT_CONTENT_TYPE', make: () => new SseClientError('content-type', 'x', 200) },
 	{ name: 'SseClientError', code: 'SSE_CLIENT_REMOTE', make: () => new SseClientError('remote', 'x') },
@@ -118,7 +120,7 @@ describe('errors', () => {
 		for (const dir of ['src', 'plugins'])
 			for await (const path of new Bun.Glob(`${dir}/**/*.ts`).scan(new URL('..', import.meta.url).pathname))
 				for (const m of (await Bun.file(new URL(`../${path}`, import.meta.url)).text()).matchAll(
-					/'((?:SSE|EVENT|BROADCAST|HUB|REDIS|NDJSON|LINE|OPTION)_[A-Z_]+)'/g
+					/'((?:SSE|EVENT|BROADCAST|HUB|REDIS|NDJSON|LINE|OPTION|TOPICS|SHARED)_[A-Z_]+)'/g
 				))
 					inSource.add(m[1]!)
 		expect(inSource.size).toBeGreaterThan(20)

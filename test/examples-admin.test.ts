@@ -96,3 +96,27 @@ describe('examples/download.ts: ?overwrite=1', () => {
 		expect((await fetch(`${url}/upload/fresh.txt`, { method: 'POST', body: 'f' })).status).toBe(201)
 	})
 })
+
+describe('the dashboard of examples/managed-stream.ts and examples/chat.ts', () => {
+	for (const name of ['managed-stream', 'chat']) {
+		test(`${name}: printed on a line that says "dashboard"; the token's holder gets in through ?token=, nobody else`, async () => {
+			const { url, output } = await example(name, { ADMIN_TOKEN: '' })
+			const printed = output().split('\n').find((line) => line.includes('dashboard'))
+			const link = printed?.match(/(http:\/\/\S+\/_sluice\?token=(\S+))/)
+			expect(link).not.toBeNull()
+			const token = link![2]!
+			for (const path of ['/_sluice', '/_sluice/app.js', '/_sluice/feed']) {
+				expect([path, (await fetch(url + path, { headers: remote })).status]).toEqual([path, 401])
+				expect([path, (await fetch(url + path, { headers: bearer('nope') })).status]).toEqual([path, 403])
+			}
+			expect((await fetch(`${url}/_sluice?token=nope`, { redirect: 'manual' })).status).toBe(403)
+			const wayIn = await fetch(`${url}/_sluice?token=${token}`, { redirect: 'manual' })
+			expect(wayIn.status).toBe(303)
+			const cookie = wayIn.headers.get('set-cookie')!.split(';')[0]!
+			const page = await fetch(`${url}/_sluice`, { headers: { cookie } })
+			expect(page.status).toBe(200)
+			expect(await page.text()).toContain('Sluice connections')
+			expect((await fetch(`${url}/_sluice`, { headers: bearer(token) })).status).toBe(200)
+		})
+	}
+})

@@ -92,3 +92,19 @@ test('upload names follow the download rules: traversal and dotfiles refused, no
 	expect(await Bun.file(join(dir, '..', 'escape.txt')).exists()).toBe(false)
 	expect((await readdir(dir)).sort()).toEqual(['data.bin', 'sample.txt'])
 })
+
+test('GET /static/report.ndjson: the precompressed sibling the client accepts; the hints say --compressed', async () => {
+	expect(example.output()).toContain('curl -OJ --compressed')
+	expect(example.output()).toContain('/static/report.ndjson')
+	const plain = await fetch(`${example.url}/static/report.ndjson`, { headers: { 'accept-encoding': 'identity' } })
+	const text = await plain.text()
+	expect(text.split('\n')).toHaveLength(10_001)
+	for (const coding of ['zstd', 'br', 'gzip']) {
+		const res = await fetch(`${example.url}/static/report.ndjson`, { headers: { 'accept-encoding': coding }, decompress: false })
+		expect(res.headers.get('content-encoding')).toBe(coding)
+		expect(res.headers.get('vary')).toBe('Accept-Encoding')
+		expect(Number(res.headers.get('content-length'))).toBeLessThan(text.length * 0.2)
+	}
+	const decoded = await fetch(`${example.url}/static/report.ndjson`)
+	expect(await decoded.text()).toBe(text)
+})

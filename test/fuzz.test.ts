@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path'
 import { startExample, type ExampleProcess } from './support/example'
 import { fuzzCase, prng, sendRaw, type FuzzCase, type FuzzOptions } from './support/fuzz'
 import { readSse, type SseReader } from './support/sse-reader'
+import { CHAT_SECRET, chatToken } from './support/chat'
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31))
 const CASES = Number(process.env.FUZZ_CASES ?? 48)
@@ -47,6 +48,8 @@ interface Target {
 
 const ADMIN = 'fuzz-admin-token'
 const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+/** A chat request as the fuzz's probe user. */
+const withToken = (init: ReturnType<typeof json>) => ({ ...init, headers: { ...init.headers, authorization: `Bearer ${chatToken('probe')}` } })
 
 /** The response starts as an SSE stream: 200, text/event-stream, and a first chunk. */
 async function sseProbe(url: string, headers: Record<string, string> = {}) {
@@ -85,9 +88,12 @@ const targets: Target[] = [
 	},
 	{
 		name: 'chat',
-		routes: ['GET /', 'GET /chat/Alice', 'POST /chat/send', 'GET /sluice-client.js'],
-		probe: (url) => okJson(fetch(`${url}/chat/send`, json({ sender: 'probe', message: 'hello' }))),
-		live: { path: '/chat/Bob', nudge: (url) => okJson(fetch(`${url}/chat/send`, json({ sender: 'fuzz', message: 'hi' }))) }
+		env: { CHAT_SECRET, ADMIN_TOKEN: ADMIN },
+		routes: ['GET /', 'GET /chat/Alice', 'POST /chat/send', 'POST /login', 'POST /admin/kick/Alice', 'GET /sluice-client.js'],
+		// Half the cases carry Alice's token: GET /chat/Alice opens, the others are refused.
+		fuzz: { credentials: [`Authorization: Bearer ${chatToken('Alice')}`] },
+		probe: (url) => okJson(fetch(`${url}/chat/send`, withToken(json({ message: 'hello' })))),
+		live: { path: `/chat/Bob?token=${chatToken('Bob')}`, nudge: (url) => okJson(fetch(`${url}/chat/send`, withToken(json({ message: 'hi' })))) }
 	},
 	{
 		name: 'cluster',
@@ -95,6 +101,13 @@ const targets: Target[] = [
 		routes: ['GET /events'],
 		probe: (url) => sseProbe(`${url}/events`),
 		live: { path: '/events' }
+	},
+	{
+		name: 'topics',
+		env: { TOPICS_INTERVAL_MS: '200' },
+		routes: ['GET /', 'GET /topics-client.js', 'GET /topics-worker.js', 'GET /live?topics=news,prices', 'POST /live/topics'],
+		probe: (url) => sseProbe(`${url}/live?topics=news,weather`),
+		live: { path: '/live?topics=news,prices' }
 	},
 	{
 		name: 'connection-status',

@@ -104,3 +104,17 @@ test('examples/large-dataset.ts: 100,000 records in batches of 100, with progres
 	expect(lines[0]!.progress).toBe(0.1)
 	expect(lines[999]!.progress).toBe(100)
 })
+
+test('examples/large-dataset.ts: compressed for a client that accepts it, at most 0.2x the bytes; its hint says --compressed', async () => {
+	const app = await start('large-dataset')
+	expect(app.output()).toContain('/large-dataset --compressed')
+	const identity = await fetch(`${app.url}/large-dataset`, { headers: { 'accept-encoding': 'identity' } })
+	const plainBytes = (await identity.arrayBuffer()).byteLength
+	const gzip = await fetch(`${app.url}/large-dataset`, { headers: { 'accept-encoding': 'gzip' }, decompress: false })
+	expect(gzip.headers.get('content-encoding')).toBe('gzip')
+	expect((await gzip.arrayBuffer()).byteLength).toBeLessThan(plainBytes * 0.2)
+	const curl = Bun.spawn(['curl', '-sS', '-N', '--compressed', `${app.url}/large-dataset`], { stdout: 'pipe' })
+	const text = await new Response(curl.stdout).text()
+	expect(text.trimEnd().split('\n')).toHaveLength(1000)
+	expect(text.length).toBe(plainBytes)
+})

@@ -49,13 +49,13 @@ function documentedApi(): Map<string, { values: string[]; types: string[] }> {
 	return api
 }
 
-test('the packed tarball installs into a fresh Elysia project and streams', async () => {
+test('the packed tarball installs into a fresh Elysia project, streams, and bundles the dashboard', async () => {
 	await install()
 	writeFileSync(
 		join(app, 'server.ts'),
 		`import { Elysia } from 'elysia'
 import { streaming } from 'sluice'
-new Elysia().use(streaming())
+new Elysia().use(streaming({ connections: { routes: { guard: () => true, dashboard: '/_sluice' } } }))
   .get('/events', ({ sse }) => sse([{ event: 'hello', data: { from: 'tarball' } }]))
   .listen({ port: Number(process.env.PORT), hostname: '127.0.0.1' })
 console.log('ready')
@@ -69,6 +69,10 @@ console.log('ready')
 		expect(new TextDecoder().decode(value)).toContain('ready')
 		const text = await (await fetch(`http://127.0.0.1:${port}/events`)).text()
 		expect(text).toContain('event: hello\ndata: {"from":"tarball"}\n\n')
+		// The dashboard's script is bundled from the installed package's own source, as it ships.
+		const script = await fetch(`http://127.0.0.1:${port}/_sluice/app.js`)
+		expect(script.status).toBe(200)
+		expect(await script.text()).toContain('text/event-stream')
 	} finally {
 		server.kill()
 		await server.exited

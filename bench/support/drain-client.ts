@@ -1,8 +1,9 @@
 /**
  * Reads one HTTP response over a raw socket (Bun.connect) as fast as it
  * arrives, until the end of its chunked body. Returns bytes read and seconds.
+ * `headers`: extra request header lines, each ending in CRLF (an Accept-Encoding).
  */
-export async function drainOnce(port: number, path: string): Promise<{ bytes: number; seconds: number }> {
+export async function drainOnce(port: number, path: string, headers = ''): Promise<{ bytes: number; seconds: number }> {
 	const terminator = Buffer.from('\r\n0\r\n\r\n')
 	let bytes = 0
 	let tail = Buffer.alloc(0)
@@ -13,7 +14,7 @@ export async function drainOnce(port: number, path: string): Promise<{ bytes: nu
 			port,
 			socket: {
 				open(socket) {
-					socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`)
+					socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\n${headers}\r\n`)
 				},
 				data(socket, data) {
 					bytes += data.byteLength

@@ -92,6 +92,26 @@ function sluice(): Contender {
 	}
 }
 
+/** Each client reads topics t0..t4: over one stream of many topics (GET /), or one stream per topic (GET /t/:i). */
+function sluiceTopics(): () => Contender {
+	return () => {
+		const topics = ['t0', 't1', 't2', 't3', 't4']
+		const app = new Elysia()
+			.use(streaming({ connections: { maxStreams: 0, maxPerAddress: 0 } }))
+			.get('/', ({ subscribe }) => subscribe(topics))
+			.get('/t/:i', ({ subscribe, params }) => subscribe(topics[Number(params.i)]!))
+		app.listen({ port: 0, hostname: '127.0.0.1' })
+		const hub = app.decorator.broadcast
+		let n = 0
+		return {
+			port: app.server!.port as number,
+			publish: (data) => void hub.publish(topics[n++ % topics.length]!, 'message', data),
+			// One per client either way: a stream of many topics, or the client's stream of t0.
+			subscribers: () => hub.count('t0')
+		}
+	}
+}
+
 function sluiceBare(): Contender {
 	const { Hub } = require('../../src/hub')
 	const { ResponseStream } = require('../../src/stream')
@@ -175,7 +195,17 @@ function byType(): { types: Record<string, number>; sizes: Record<string, number
 	return { types, sizes }
 }
 
-const contenders: Record<string, () => Contender> = { raw: rawBun, 'elysia-raw': elysiaDirect, 'elysia-raw-plugins': elysiaDirectPlugins, sluice, bare: sluiceBare, elysia: elysiaGenerator, hono }
+const contenders: Record<string, () => Contender> = {
+	raw: rawBun,
+	'elysia-raw': elysiaDirect,
+	'elysia-raw-plugins': elysiaDirectPlugins,
+	sluice,
+	bare: sluiceBare,
+	elysia: elysiaGenerator,
+	hono,
+	topics: sluiceTopics(),
+	'topic-streams': sluiceTopics()
+}
 const contender = contenders[kind]!()
 
 /**

@@ -9,6 +9,8 @@ export interface AdminToken {
 	 * answer to send: 401 without the header, 403 with a wrong token.
 	 */
 	refusal(request: Request): Response | undefined
+	/** The way into the dashboard at `url` for a browser: `?token=` once (the made token, or $ADMIN_TOKEN to fill in). */
+	dashboardUrl(url: string): string
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest()
@@ -27,6 +29,7 @@ export function adminToken(env: Record<string, string | undefined> = process.env
 		hint: given
 			? `admin routes: send Authorization: Bearer $ADMIN_TOKEN`
 			: `admin token (ADMIN_TOKEN was not set, so one was made): ${token}`,
+		dashboardUrl: (url) => `${url}?token=${given ? '$ADMIN_TOKEN' : token}`,
 		refusal(request) {
 			const header = request.headers.get('authorization') ?? ''
 			const match = /^Bearer +(\S+) *$/i.exec(header)

@@ -6,10 +6,20 @@ import { SluiceError } from '../errors'
 import { SseClientError } from './errors'
 import { readFrames, type StreamState } from './frames'
 
+/** Headers as fetch takes them (a Headers, a record, or pairs). */
+export type RequestHeaders = NonNullable<RequestInit['headers']>
+
 /** Options of connect(). */
 export interface ConnectOptions {
 	/** Request options (method, body, credentials, headers...). `Accept` and `Last-Event-ID` are set for you. */
 	init?: Omit<RequestInit, 'signal'>
+	/**
+	 * Headers of every request, over `init.headers`. A function (sync or async)
+	 * is called before each connect and reconnect: a client sends a fresh token
+	 * each time, e.g. `headers: async () => ({ authorization: `Bearer ${await token()}` })`.
+	 * A throw (or rejection) counts as a failed attempt: it is retried with the backoff.
+	 */
+	headers?: RequestHeaders | (() => RequestHeaders | Promise<RequestHeaders>)
 	/** The fetch to use. @default globalThis.fetch */
 	fetch?: (input: string | URL | Request, init?: RequestInit) => Promise<Response>
 	/** Stops the reader (like close()) when aborted. */
@@ -124,8 +134,10 @@ export class SseClient<Events = Record<string, string>> implements AsyncIterable
 
 	/** Opens one request; the body to read, or undefined when the stream is over for good (204). */
 	async #open(): Promise<ReadableStream<Uint8Array> | undefined> {
-		const { init = {}, fetch: fetchImpl = globalThis.fetch } = this.options
+		const { init = {}, fetch: fetchImpl = globalThis.fetch, headers: extra } = this.options
 		const headers = new Headers(init.headers)
+		if (extra) new Headers(typeof extra === 'function' ? await extra() : extra).forEach((value, name) => headers.set(name, value))
+		if (this.#closed) return undefined
 		headers.set('accept', 'text/event-stream')
 		let url = this.url
 		const id = this.#state.lastEventId

@@ -6,7 +6,7 @@ import { SseClientError } from './errors'
 export const SKIP = Symbol('skip')
 
 /** Turns one parsed event into its value: by the registry when given, raw text otherwise. */
-export type Decoder = (message: EventSourceMessage) => { event: string; data: unknown; id?: string } | typeof SKIP
+export type Decoder = (message: EventSourceMessage & { topic?: string }) => { event: string; data: unknown; id?: string; topic?: string } | typeof SKIP
 
 /**
  * The decoder of a reader. With a registry, each event's data is decoded as
@@ -39,12 +39,18 @@ export function decoderFor(events?: EventCodec<any>, validate = false): Decoder 
 					throw new SseClientError('decode', (error as Error).message)
 				}
 			}
-			return id === undefined ? { event, data } : { event, data, id }
+			return withTopic(id === undefined ? { event, data } : { event, data, id }, message.topic)
 		}
 		if (event === 'error') throw new SseClientError('remote', remoteMessage(message.data))
 		if (events) return SKIP
-		return id === undefined ? { event, data: message.data } : { event, data: message.data, id }
+		return withTopic(id === undefined ? { event, data: message.data } : { event, data: message.data, id }, message.topic)
 	}
+}
+
+/** A decoded event with its topic, on a stream of many topics. */
+function withTopic<T extends object>(decoded: T, topic: string | undefined): T & { topic?: string } {
+	if (topic !== undefined) (decoded as T & { topic?: string }).topic = topic
+	return decoded
 }
 
 function remoteMessage(data: string): string {

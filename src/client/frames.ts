@@ -6,7 +6,10 @@ export interface StreamState {
 	retry?: number
 }
 
-type Entry = { id: string } | { message: EventSourceMessage }
+/** An event as read: on a stream of many topics, with the topic its `topic:` field names. */
+export type TopicMessage = EventSourceMessage & { topic?: string }
+
+type Entry = { id: string } | { message: TopicMessage }
 
 /**
  * The events of one SSE body, parsed with eventsource-parser. `state.lastEventId`
@@ -19,12 +22,21 @@ export async function* readFrames(
 	state: StreamState,
 	/** Checked before each event: once true, nothing more is handed out or recorded. */
 	stopped: () => boolean = () => false
-): AsyncGenerator<EventSourceMessage, void, undefined> {
+): AsyncGenerator<TopicMessage, void, undefined> {
 	const queue: Entry[] = []
+	// A stream of many topics marks each event with a `topic:` field, a field SSE parsers skip.
+	let topic: string | undefined
 	const parser = createParser({
 		onId: (id) => queue.push({ id }),
-		onEvent: (message) => queue.push({ message }),
-		onRetry: (ms) => (state.retry = ms)
+		onEvent: (message) => {
+			if (topic !== undefined) (message as TopicMessage).topic = topic
+			topic = undefined
+			queue.push({ message })
+		},
+		onRetry: (ms) => (state.retry = ms),
+		onError: (error) => {
+			if (error.type === 'unknown-field' && error.field === 'topic') topic = error.value
+		}
 	})
 	const reader = body.getReader()
 	const decoder = new TextDecoder()

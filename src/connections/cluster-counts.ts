@@ -22,7 +22,7 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 	const write = () => {
 		scheduled = false
 		if (closed) return
-		const { total, byRoute, byKind, byTopic } = registry.counts()
+		const { total, byRoute, byKind, byTopic } = registry.counts({ addresses: false })
 		const counts: Record<string, number> = { ...hubCounts, [TOTAL]: total }
 		for (const [route, n] of Object.entries(byRoute)) counts[ROUTE + route] = n
 		for (const [kind, n] of Object.entries(byKind)) counts[KIND + kind] = n
@@ -47,6 +47,7 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 			changed()
 		},
 		clusterCounts: () => transport.clusterCounts(),
+		control: transport.control,
 		close() {
 			closed = true
 			offOpen()
@@ -58,10 +59,10 @@ export function shareConnectionCounts(transport: Transport, registry: Pick<Conne
 
 /**
  * The connection counts summed over every process that shares `transport`
- * (see {@link shareConnectionCounts}); `byAddress` stays empty.
+ * (see {@link shareConnectionCounts}); `byAddress` and `byUser` stay empty.
  */
 export async function clusterConnectionCounts(transport: Transport): Promise<ConnectionCounts> {
-	const out: ConnectionCounts = { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} }
+	const out: ConnectionCounts = { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {}, byUser: {} }
 	for (const [key, n] of Object.entries(await transport.clusterCounts())) {
 		if (key === TOTAL) out.total = n
 		else if (key.startsWith(ROUTE)) out.byRoute[key.slice(ROUTE.length)] = n

@@ -1,9 +1,13 @@
 export {
 	ConnectionRegistry,
 	type Connection,
+	type Trouble,
+	type TroubleKind,
+	TROUBLE_KINDS,
 	type ConnectionInfo,
 	type ConnectionCounts,
 	type ConnectionRegistryOptions,
+	type ConnectionSelector,
 	type LiveStream,
 	type StreamKind
 } from './registry'
@@ -34,4 +38,6 @@ export {
 } from './drain'
 export { formatMetrics, PROMETHEUS_CONTENT_TYPE, type MetricFamily, type Sample } from './metrics'
 export { watchCounts, type WatchCountsOptions } from './watch'
+export { identityOf, MAX_USER_LENGTH, type StreamIdentity } from './identity'
+export { EXPIRED_EVENT, type ExpiryOptions } from './expiry'
 export { shareConnectionCounts, clusterConnectionCounts } from './cluster-counts'

@@ -38,4 +38,8 @@ export interface ConnectionInfo {
 	/** The client's IP address, when the server knows it. */
 	address?: string
 	userAgent?: string
+	/** The user the stream belongs to (from the stream's `user` option). */
+	user?: string
+	/** When the stream ends for its credentials' sake (epoch ms, from its `expiresAt` option). */
+	expiresAt?: number
 }

@@ -16,6 +16,8 @@ export type EventMessage<Events> = {
 		data: Events[K]
 		/** The event's `id:` field, if it had one. */
 		id?: string
+		/** The topic the event came from, on a stream of many topics (docs/topics.md). */
+		topic?: string
 	}
 }[keyof Events & string]
 

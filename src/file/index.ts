@@ -1,4 +1,4 @@
-export { serveFile, type FileOptions, type FileContext } from './respond'
+export { serveFile, type FileOptions, type FileCompressOptions, type FileContext } from './respond'
 export { resolveInRoot, nameSegments, type ResolveOptions, type ResolvedFile } from './resolve'
 export { parseRange, type ByteRange, type RangeRequest } from './range'
 export {

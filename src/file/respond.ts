@@ -6,6 +6,9 @@ import { resolveInRoot } from './resolve'
 import { streamFile, type BodyPart } from './streamed'
 import { ZeroCopyTransfer, type RequestWatcher } from './transfer'
 import { evaluatePreconditions, ifRangeHolds, validatorsOf, type EtagMode } from './validators'
+import { isCompressible, pickSibling, siblingsOf } from './precompressed'
+import { SERVER_PREFERENCE, type Encoding } from '../stream/accept-encoding'
+import { compressionFor, type Compression, type CompressOptions } from '../stream/compression'
 
 /** Options of file(). */
 export interface FileOptions {
@@ -42,6 +45,26 @@ export interface FileOptions {
 	zeroCopy?: boolean
 	/** A Range with more parts than this is ignored (whole file). @default 100 */
 	maxRanges?: number
+	/**
+	 * Serve a precompressed sibling (`name.zst`, `name.br`, `name.gz`) when one
+	 * exists, the client's Accept-Encoding takes it, and it is no older than
+	 * the file: still by sendfile, with its own ETag, Range and conditional
+	 * requests. `false`: never; a list: only those codings. @default true
+	 */
+	precompressed?: boolean | readonly Encoding[]
+	/**
+	 * Compress compressible types (text, JSON, NDJSON, XML, SVG) on the fly
+	 * when no sibling is served. This trades sendfile for bytes: the file is
+	 * read and compressed through JavaScript, and sent whole (200, no Range).
+	 * Precompress what you serve often instead. @default false
+	 */
+	compress?: boolean | FileCompressOptions
+}
+
+/** On-the-fly compression of file(): the codings and levels, and the smallest file worth it. */
+export interface FileCompressOptions extends CompressOptions {
+	/** Files smaller than this are sent as they are. @default 1024 */
+	minBytes?: number
 }
 
 /** What file() needs of the framework. */
@@ -75,13 +98,23 @@ export async function serveFile(ctx: FileContext, name: string, options: FileOpt
 	const { request } = ctx
 	const found = await resolveInRoot(options.root, name, { dotfiles: options.dotfiles })
 	if (!found) return notFound()
-	const { path, stats } = found
+	const type = options.contentType ?? (Bun.file(found.path).type || 'application/octet-stream')
+
+	// The representation: a precompressed sibling, the file compressed on the fly, or the file.
+	const offered = options.precompressed === false ? [] : options.precompressed === true || !options.precompressed ? SERVER_PREFERENCE : options.precompressed
+	const siblings = offered.length ? await siblingsOf(options.root, name, found.stats, offered, options) : []
+	const sibling = pickSibling(request, siblings)
+	const { path, stats } = sibling ?? found
+	const onTheFly = sibling ? undefined : compressOnTheFly(request, options, type, stats.size)
+	const coding = sibling?.encoding ?? onTheFly?.encoding
 	const size = stats.size
 	const blob = Bun.file(path)
-	const type = options.contentType ?? (blob.type || 'application/octet-stream')
-	const v = validatorsOf(stats, options.etag ?? 'strong', options.lastModified !== false)
+	const v = validatorsOf(stats, options.etag ?? 'strong', options.lastModified !== false, coding ? `-${coding}` : '')
 
 	const validators: Record<string, string> = {}
+	// Caches must key on Accept-Encoding whenever it can change the answer (304s included).
+	if (siblings.length || onTheFly !== undefined || (options.compress && isCompressible(type)))
+		validators.vary = options.headers?.vary ? `${options.headers.vary}, Accept-Encoding` : 'Accept-Encoding'
 	if (v.etag) validators.etag = v.etag
 	if (v.lastModified) validators['last-modified'] = v.lastModified
 	if (options.cacheControl) validators['cache-control'] = options.cacheControl
@@ -93,13 +126,27 @@ export async function serveFile(ctx: FileContext, name: string, options: FileOpt
 	const headers: Record<string, string> = {
 		...options.headers,
 		...validators,
-		'accept-ranges': 'bytes',
+		'accept-ranges': onTheFly ? 'none' : 'bytes',
 		// The type is the extension's: a browser must not guess another (an upload that looks like HTML).
 		'x-content-type-options': 'nosniff',
 		// Bun adds `filename="<name on disk>"` to a file body unless told otherwise.
 		'content-disposition': options.download
 			? contentDisposition(typeof options.download === 'string' ? options.download : name)
 			: 'inline'
+	}
+	if (coding) headers['content-encoding'] = coding
+
+	if (onTheFly) {
+		// Compressed as it is read: its length is unknown, so no Range (and HEAD has no Content-Length).
+		if (method === 'HEAD') return new Response(null, { headers: { ...headers, 'content-type': type } })
+		const refused = ctx.admit?.()
+		if (refused) return refused
+		return streamFile(ctx, path, [{ start: 0, end: size - 1 }], {
+			status: 200,
+			contentType: type,
+			headers,
+			compression: onTheFly
+		}).response
 	}
 
 	// Range is defined for GET only (RFC 9110 §14.2); If-Range may void it.
@@ -130,6 +177,15 @@ export async function serveFile(ctx: FileContext, name: string, options: FileOpt
 	if (status === 206) headers['content-range'] = contentRange(one, size)
 	if (size === 0) return new Response(new Uint8Array(0), { status, headers: { ...headers, 'content-type': type } })
 	return send(ctx, path, [one], status, type, headers, options, one === whole ? blob : undefined)
+}
+
+/** The coding a file is compressed with on the fly, when asked for, worth it, and accepted. */
+function compressOnTheFly(request: Request, options: FileOptions, type: string, size: number): Compression | undefined {
+	const option = options.compress
+	if (!option || !isCompressible(type)) return undefined
+	const minBytes = (option === true ? undefined : option.minBytes) ?? 1024
+	if (size < minBytes || size === 0) return undefined
+	return compressionFor(request, option, false)
 }
 
 /** Sends the body: by sendfile when it is one slice and nothing asks otherwise, else streamed. */

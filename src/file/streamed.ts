@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises'
 import { ResponseStream, abortableSleep, type StreamContext } from '../stream'
 import type { ByteRange } from './range'
+import type { Compression } from '../stream/compression'
 
 /** A piece of a streamed body: literal bytes (multipart framing) or a range of the file. */
 export type BodyPart = string | ByteRange
@@ -14,6 +15,8 @@ export interface StreamFileOptions {
 	bytesPerSecond?: number
 	/** Bytes read and written at a time. @default 262144 */
 	chunkBytes?: number
+	/** Compress the body with this coding (file()'s on-the-fly compression). */
+	compression?: Compression
 }
 
 /** What streamFile needs of the framework. */
@@ -47,7 +50,8 @@ export function streamFile(
 		headers: options.headers,
 		heartbeatMs: 0,
 		// A client that takes nothing for a minute is gone (a half-open connection).
-		stallTimeoutMs: 60_000
+		stallTimeoutMs: 60_000,
+		compression: options.compression
 	})
 	ctx.onOpen?.(stream)
 

@@ -14,9 +14,11 @@ export interface Validators {
 /**
  * ETag and Last-Modified from a file's size and modification time, as nginx
  * does: no hashing, so it costs nothing and changes whenever the file does.
+ * `suffix` (e.g. `-br`) marks a content-coded representation of it.
  */
-export function validatorsOf(stats: Stats, mode: EtagMode = 'strong', lastModified = true): Validators {
-	const tag = `"${Math.floor(stats.mtimeMs).toString(16)}-${stats.size.toString(16)}"`
+export function validatorsOf(stats: Stats, mode: EtagMode = 'strong', lastModified = true, suffix = ''): Validators {
+	// A compressed representation's tag carries its coding: it never matches the identity bytes' tag.
+	const tag = `"${Math.floor(stats.mtimeMs).toString(16)}-${stats.size.toString(16)}${suffix}"`
 	const modifiedSeconds = lastModified ? Math.floor(stats.mtimeMs / 1000) : undefined
 	return {
 		etag: mode === false ? undefined : mode === 'weak' ? `W/${tag}` : tag,

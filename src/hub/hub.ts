@@ -5,6 +5,7 @@ import { memory } from './memory'
 import { REPLAY_PAGE, replayHistory } from './replay'
 import { Subscriber, SubscriberConfig, type SlowConsumerPolicy, type SubscriberHome, type SubscriberOptions } from './subscriber'
 import type { Frame, Transport } from './transport'
+import { TopicsSubscription, type TopicMember, type TopicsOptions, type TopicStart } from './topics-subscription'
 
 /**
  * What broadcast needs of a typed event registry: `check` throws (or returns
@@ -59,10 +60,13 @@ export interface HubOptions<Events extends PublishEvents = PublishEvents> {
 	retryJitter?: number
 }
 
-/** Presence events a subscriber announces: data for its join and leave, given the topic's live count. */
+/**
+ * Presence events a subscriber announces: data for its join and leave, given
+ * the topic's live count and the subscriber's `user` (if it has one).
+ */
 export interface PresenceOptions {
-	join?: (count: number) => unknown
-	leave?: (count: number) => unknown
+	join?: (count: number, user: string | undefined) => unknown
+	leave?: (count: number, user: string | undefined) => unknown
 }
 
 /** How a stream subscribes. */
@@ -77,20 +81,22 @@ export interface SubscribeOptions extends Omit<SubscriberOptions, 'policy'> {
 	replayBytes?: number
 	/** Publishes `join` and `leave` events on the topic for this subscriber. */
 	presence?: PresenceOptions
+	/** The user the subscriber belongs to: given to its presence events (subscribe() also registers it). */
+	user?: string
 }
 
 /** A topic's subscribers in this process; each leaves it when its stream ends. */
 class Topic implements SubscriberHome {
-	readonly subscribers = new Set<Subscriber>()
+	readonly subscribers = new Set<TopicMember>()
 	/** The leave event each subscriber that asked for one announces. */
-	readonly leaveEvents = new Map<Subscriber, (count: number) => unknown>()
+	readonly leaveEvents = new Map<TopicMember, (count: number, user?: string) => unknown>()
 	unlisten: () => void = () => {}
 	batch: Frame[] = []
 	constructor(
 		readonly name: string,
-		private readonly left: (topic: Topic, sub: Subscriber) => void
+		private readonly left: (topic: Topic, sub: TopicMember) => void
 	) {}
-	leave(sub: Subscriber): void {
+	leave(sub: TopicMember): void {
 		this.left(this, sub)
 	}
 }
@@ -117,6 +123,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 
 	constructor(options: HubOptions<Events> = {}) {
 		this.transport = options.transport ?? memory()
+		this.#host.transport = this.transport
 		this.#registry = options.registry
 		this.#limit = options.maxUnsentBytes ?? 1024 * 1024
 		this.#policy = options.slowConsumer ?? 'disconnect'
@@ -148,7 +155,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 	}
 
 	/** The live subscribers of `topic` in this process (their queued bytes, dropped frames, streams). */
-	subscribersOf(topic: string): Subscriber[] {
+	subscribersOf(topic: string): TopicMember[] {
 		return [...(this.#topics.get(topic)?.subscribers ?? [])]
 	}
 
@@ -170,15 +177,19 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 	/**
 	 * Subscribes an open stream to `topic`: history first (after the request's
 	 * Last-Event-ID, or the last K frames), then live frames, until the stream
-	 * ends. Returns the subscriber.
+	 * ends. Returns the subscriber. Given an array, one stream carries every
+	 * topic in it, each frame marked with its topic (docs/topics.md).
 	 */
+	subscribe(stream: ResponseStream, topic: string, options?: SubscribeOptions, request?: Request): Subscriber
+	subscribe(stream: ResponseStream, topics: readonly string[], options?: TopicsOptions, request?: Request): TopicsSubscription
 	subscribe(
 		stream: ResponseStream,
-		topic: string,
-		options: SubscribeOptions = {},
+		topic: string | readonly string[],
+		options: TopicsOptions = {},
 		request?: Request
-	): Subscriber {
+	): Subscriber | TopicsSubscription {
 		if (this.#closed) throw new SluiceError('HUB_CLOSED', 'broadcast: the hub is closed')
+		if (typeof topic !== 'string') return this.#subscribeMany(stream, topic, options, request)
 		const sub = new Subscriber(stream, topic, this.#configOf(options))
 		if (stream.closed) return sub
 		const lastEventId = options.lastEventId ?? (request && lastEventIdOf(request))
@@ -188,7 +199,9 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		// Listening before the history is read: what is published meanwhile is held, not lost.
 		if (replaying) sub.holdLive()
 		t.subscribers.add(sub)
-		if (options.presence?.leave) t.leaveEvents.set(sub, options.presence.leave)
+		const { leave, join } = options.presence ?? {}
+		const user = options.user
+		if (leave) t.leaveEvents.set(sub, user === undefined ? leave : (count) => leave(count, user))
 		this.#countsChanged()
 		sub.joinHome(t)
 		if (replaying)
@@ -199,8 +212,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 				last,
 				options.replayBytes ?? this.#replayBytes
 			)
-		const join = options.presence?.join
-		if (join) this.#announce(topic, 'join', join, t.subscribers.size)
+		if (join) this.#announce(topic, 'join', (count) => join(count, user), t.subscribers.size)
 		return sub
 	}
 
@@ -216,6 +228,55 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 			retryMs,
 			retryJitter: retryJitter ?? this.#retryJitter
 		})
+	}
+
+	/**
+	 * Adds `topic` to the open stream of many topics `connectionId` (a
+	 * connection registry id) in this process, replaying its frames after
+	 * `from.after` first. False when there is no such stream or it has the topic.
+	 */
+	addTopic(connectionId: number, topic: string, from?: TopicStart): boolean {
+		return this.#many.get(connectionId)?.add(topic, from) ?? false
+	}
+
+	/** Removes `topic` from the open stream of many topics `connectionId` in this process. */
+	removeTopic(connectionId: number, topic: string): boolean {
+		return this.#many.get(connectionId)?.remove(topic) ?? false
+	}
+
+	/** The topics of the open stream of many topics `connectionId` in this process. */
+	topicsOf(connectionId: number): string[] | undefined {
+		return this.#many.get(connectionId)?.topics
+	}
+
+	#subscribeMany(stream: ResponseStream, topics: readonly string[], options: TopicsOptions, request?: Request): TopicsSubscription {
+		const many = new TopicsSubscription(this.#host, stream, {
+			...options,
+			maxUnsentBytes: options.maxUnsentBytes ?? this.#limit,
+			slowConsumer: options.slowConsumer ?? this.#policy,
+			replayBytes: options.replayBytes ?? this.#replayBytes,
+			retryJitter: options.retryJitter ?? this.#retryJitter
+		})
+		if (stream.closed) return many
+		many.start(topics, options.lastEventId ?? (request && lastEventIdOf(request)))
+		if (!stream.closed) this.#many.set(stream.id, many)
+		return many
+	}
+
+	readonly #many = new Map<number, TopicsSubscription>()
+	readonly #host = {
+		transport: undefined as unknown as Transport,
+		join: (name: string, member: TopicMember, presence?: PresenceOptions): SubscriberHome => {
+			const t = this.#topic(name)
+			t.subscribers.add(member)
+			if (presence?.leave) t.leaveEvents.set(member, presence.leave)
+			this.#countsChanged()
+			if (presence?.join) this.#announce(name, 'join', presence.join, t.subscribers.size)
+			return t
+		},
+		ended: (many: TopicsSubscription) => {
+			if (this.#many.get(many.stream.id) === many) this.#many.delete(many.stream.id)
+		}
 	}
 
 	/** Stops listening to the transport and closes it. Open streams are left to their owner. */
@@ -272,9 +333,9 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		for (const sub of topic.subscribers) sub.deliver(frames, joined)
 	}
 
-	readonly #left = (t: Topic, sub: Subscriber) => this.#leave(t, sub)
+	readonly #left = (t: Topic, sub: TopicMember) => this.#leave(t, sub)
 
-	#leave(t: Topic, sub: Subscriber): void {
+	#leave(t: Topic, sub: TopicMember): void {
 		t.subscribers.delete(sub)
 		const leaveEvent = t.leaveEvents.get(sub)
 		if (leaveEvent) t.leaveEvents.delete(sub)
@@ -288,7 +349,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		if (leaveEvent && !this.#closed) this.#announce(name, 'leave', leaveEvent, this.count(name))
 	}
 
-	#announce(topic: string, event: string, data: (count: number) => unknown, count: number): void {
+	#announce(topic: string, event: string, data: (count: number, user?: string) => unknown, count: number): void {
 		// A join or leave that cannot be announced (e.g. Redis is away) is reported;
 		// rethrowing it would crash the process over a presence notice.
 		;(this as Hub).publish(topic, event, data(count)).catch((error) =>

@@ -1,4 +1,4 @@
-export type { Frame, Replay, ReplayPage, Transport } from './transport'
+export type { ControlChannel, ControlMessage, Frame, Replay, ReplayPage, Transport } from './transport'
 export { MemoryTransport, memory, type MemoryTransportOptions } from './memory'
 export { HistoryRing, type HistoryOptions } from './history'
 export { viewOf, type FrameView } from './frame-view'
@@ -13,3 +13,4 @@ export {
 	type PresenceOptions
 } from './hub'
 export { subscriptionStream, type SubscriptionOptions } from './subscription-stream'
+export { TopicsSubscription, TopicsError, type TopicsOptions, type TopicStart, type TopicMember } from './topics-subscription'

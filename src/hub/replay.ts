@@ -26,6 +26,10 @@ export interface ReplayTarget {
 	readonly heldDropped: number
 	/** Ends holding: live frames after `lastId` go out as they come; `skipHeld` lets the held ones go. */
 	startLive(lastId: number | undefined, skipHeld?: boolean): void
+	/** Writes a replayed frame its own way (a stream of many topics marks the topic); false when the client is behind. */
+	writeFrame?(frame: Frame): boolean
+	/** Writes the replay-incomplete notice its own way. */
+	writeNotice?(data: { lastEventId: string | undefined; replayed: number }): void
 }
 
 /**
@@ -63,15 +67,22 @@ export async function replayHistory(
 		// One notice per gap: a failing read retried with nothing sent between is the same gap.
 		if (noticedAt === replayed) return
 		noticedAt = replayed
+		if (sub.writeNotice) return sub.writeNotice({ lastEventId: id, replayed })
 		stream.write(encodeSseBytes({ event: REPLAY_INCOMPLETE, data: { lastEventId: id, replayed } }))
+		stream.report('replay-incomplete')
 	}
 	/** Writes `frame` unless the filter skips it; false once the stream has closed. */
 	const send = async (frame: Frame, id: number): Promise<boolean> => {
 		cursor = id
 		if (!sub.keeps(frame)) return true
 		replayed++
-		stream.lastEventId = frame.id
-		if (!stream.write(frame.bytes, 1)) await stream.drained()
+		let ready: boolean
+		if (sub.writeFrame) ready = sub.writeFrame(frame)
+		else {
+			stream.lastEventId = frame.id
+			ready = stream.write(frame.bytes, 1)
+		}
+		if (!ready) await stream.drained()
 		return !stream.closed
 	}
 	const lastSent = () => (cursor === undefined ? lastEventId : String(cursor))

@@ -233,6 +233,7 @@ export class Subscriber implements ReplayTarget {
 				this.#pendingBytes -= pending.shift()!.bytes.byteLength
 				this.#droppedUnsent++
 				this.dropped++
+				stream.report('dropped')
 			}
 		}
 	}

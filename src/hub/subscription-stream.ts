@@ -1,9 +1,10 @@
 import { encodeComment, encodeSse, type SseContext, type SseOptions } from '../sse'
 import { ResponseStream } from '../stream'
-import type { Hub, SubscribeOptions } from './hub'
+import type { Hub } from './hub'
+import type { TopicsOptions } from './topics-subscription'
 
-/** Options of one subscription: the hub's, plus its SSE response's. */
-export interface SubscriptionOptions extends SubscribeOptions, Omit<SseOptions, 'exposeErrors'> {}
+/** Options of one subscription: the hub's, plus its SSE response's (`maxTopics` applies to a stream of many topics). */
+export interface SubscriptionOptions extends TopicsOptions, Omit<SseOptions, 'exposeErrors'> {}
 
 /**
  * Opens the SSE response of one subscriber of `topic`. There is no producer to
@@ -13,7 +14,7 @@ export interface SubscriptionOptions extends SubscribeOptions, Omit<SseOptions, 
 export function subscriptionStream(
 	ctx: SseContext,
 	hub: Hub,
-	topic: string,
+	topic: string | readonly string[],
 	options: SubscriptionOptions = {}
 ): ResponseStream {
 	const stream = new ResponseStream({
@@ -24,10 +25,12 @@ export function subscriptionStream(
 		headers: options.headers,
 		status: options.status
 	})
+	// A stream of many topics names its connection: the id an app's route changes its topics by.
+	if (typeof topic !== 'string') stream.response.headers.set('sluice-connection', String(stream.id))
 	ctx.onOpen?.(stream)
 	stream.write(options.retryMs === undefined ? encodeComment() : encodeSse({ retry: options.retryMs }))
 	try {
-		hub.subscribe(stream, topic, options, ctx.request)
+		hub.subscribe(stream, topic as string, options, ctx.request)
 	} catch (error) {
 		stream.write(encodeSse({ event: 'error', data: { message: 'subscription failed' } }))
 		stream.close('error')

@@ -31,6 +31,25 @@ export interface ReplayPage {
 	maxBytes?: number
 }
 
+/** A control message between processes: JSON, with a `type` that says whose it is (e.g. `sluice:close`). */
+export interface ControlMessage {
+	type: string
+	[field: string]: unknown
+}
+
+/**
+ * Messages between the processes of a transport, beside frames: how
+ * `connections.close({ user })` reaches every process. `send` delivers to
+ * every OTHER process sharing the transport (the sender acts on its own),
+ * `listen` hears theirs.
+ */
+export interface ControlChannel {
+	/** Sends `message` to the other processes; rejects when it cannot be sent. */
+	send(message: ControlMessage): Promise<void>
+	/** Calls `onMessage` with each message another process sends. Returns the remover. */
+	listen(onMessage: (message: ControlMessage) => void): () => void
+}
+
 /**
  * How frames, history and counts are shared. `memory` (one process, the
  * default) and `redis` (many processes and machines) implement it.
@@ -60,4 +79,6 @@ export interface Transport {
 	clusterCounts(): Promise<Record<string, number>>
 	/** Stops listening and releases connections. */
 	close(): Promise<void>
+	/** Messages to the other processes (redis); absent on a transport of one process (memory). */
+	readonly control?: ControlChannel
 }

@@ -4,6 +4,7 @@ import { SluiceError } from '../errors'
 import { chunksOf, isBlank, LineTooLongError, splitLines } from './lines'
 import { BODY_TIMEOUT_MS, BodyTimeoutError } from '../stream/request-body'
 import { idleTimeoutAfter, idleTimeoutForAbandoned } from '../stream/idle-timeout'
+import { BodyEncodingError, BodyTooLargeError, bodyEncodingOf, decodeChunks } from '../stream/decompress'
 import type { TimeoutSetter } from '../stream'
 
 /** Options of readNdjson(). */
@@ -17,6 +18,18 @@ export interface NdjsonBodyOptions<S extends TSchema | undefined = undefined> {
 	 * (a slow body that keeps sending is fine); 0: wait forever. @default 30000
 	 */
 	bodyTimeoutMs?: number
+	/**
+	 * The most bytes the body may hold once decoded (after Content-Encoding);
+	 * past it, a 413. A compressed body is decoded as it is read, so a small
+	 * upload that expands to gigabytes (a decompression bomb) stops here, with
+	 * memory bounded. @default 134217728 (128 MiB, Bun's own maxRequestBodySize)
+	 */
+	maxBodyBytes?: number
+	/**
+	 * The body's Content-Encoding (gzip, x-gzip, br, zstd or identity);
+	 * readNdjsonRequest() takes it from the request. Another is a 415.
+	 */
+	contentEncoding?: string | null
 }
 
 /** Options of readNdjsonRequest(): readNdjson's, and Bun's server. */
@@ -38,9 +51,10 @@ const bodyCodes: Record<number, string> = {
 
 /**
  * A request body that is not valid NDJSON. `status` is 400 (not JSON, not
- * UTF-8, or not valid against the schema), 408 (the body sent nothing for
- * `bodyTimeoutMs`), 413 (a line over the limit) or 415 (the body was already
- * read, or is not there to read). Thrown from a handler, it becomes that
+ * UTF-8, not valid against the schema, or compressed bytes that do not
+ * decode), 408 (the body sent nothing for `bodyTimeoutMs`), 413 (a line, or
+ * the decoded body, over its limit) or 415 (the body was already read, is not
+ * there to read, or has a Content-Encoding other than gzip, br, zstd). Thrown from a handler, it becomes that
  * response: `{"error":"line 3: ...","line":3}`, with `Connection: close`.
  */
 export class NdjsonBodyError extends SluiceError {
@@ -90,7 +104,13 @@ function describeFailure(error: ValueError | undefined): string {
  */
 export async function* readNdjson<S extends TSchema | undefined = undefined>(
 	body: ReadableStream<Uint8Array> | null,
-	{ schema, maxLineBytes = 1024 * 1024, bodyTimeoutMs = BODY_TIMEOUT_MS }: NdjsonBodyOptions<S> = {}
+	{
+		schema,
+		maxLineBytes = 1024 * 1024,
+		bodyTimeoutMs = BODY_TIMEOUT_MS,
+		maxBodyBytes = 128 * 1024 * 1024,
+		contentEncoding = null
+	}: NdjsonBodyOptions<S> = {}
 ): AsyncGenerator<RecordOf<S>, void, undefined> {
 	if (!body) return
 	if (body.locked)
@@ -101,7 +121,9 @@ export async function* readNdjson<S extends TSchema | undefined = undefined>(
 	const check = schema && checkerFor(schema)
 	const decoder = new TextDecoder('utf-8', { fatal: true })
 	try {
-		for await (const { bytes, line } of splitLines(chunksOf(body, bodyTimeoutMs), maxLineBytes)) {
+		const encoding = bodyEncodingOf(contentEncoding)
+		const chunks = decodeChunks(chunksOf(body, bodyTimeoutMs), encoding, maxBodyBytes)
+		for await (const { bytes, line } of splitLines(chunks, maxLineBytes)) {
 			if (isBlank(bytes)) continue
 			let value: unknown
 			try {
@@ -118,6 +140,8 @@ export async function* readNdjson<S extends TSchema | undefined = undefined>(
 	} catch (error) {
 		if (error instanceof LineTooLongError) throw new NdjsonBodyError(413, error.message, error.line)
 		if (error instanceof BodyTimeoutError) throw new NdjsonBodyError(408, error.message)
+		if (error instanceof BodyTooLargeError) throw new NdjsonBodyError(413, error.message)
+		if (error instanceof BodyEncodingError) throw new NdjsonBodyError(error.status, error.message)
 		throw error
 	}
 }
@@ -146,7 +170,7 @@ export async function* readNdjsonRequest<S extends TSchema | undefined = undefin
 		if (type && !ndjsonContentTypes.has(type))
 			throw new NdjsonBodyError(415, `expected an NDJSON body (Content-Type: application/x-ndjson), got ${type}`)
 		if (server) idleTimeoutAfter(server, request, timeoutMs)
-		yield* readNdjson(request.body, options)
+		yield* readNdjson(request.body, { ...options, contentEncoding: request.headers.get('content-encoding') })
 	} catch (error) {
 		if (server && error instanceof NdjsonBodyError) idleTimeoutForAbandoned(server, request, timeoutMs)
 		throw error

@@ -3,6 +3,7 @@ import { encodeNdjson } from './encode'
 import { NdjsonBodyError } from './body'
 import type { NdjsonErrorLine } from './error-line'
 import { idleTimeoutForAbandoned } from '../stream/idle-timeout'
+import { compressionFor, withVary, type CompressOption } from '../stream/compression'
 
 /** The handle a callback-style ndjson() producer gets. */
 export interface NdjsonHandle<T = unknown> {
@@ -35,6 +36,15 @@ export interface NdjsonOptions {
 	stallTimeoutMs?: number
 	/** Put the error's message in the error line. @default NODE_ENV !== 'production' */
 	exposeErrors?: boolean
+	/**
+	 * Compress the response with the coding the client's Accept-Encoding
+	 * prefers (zstd, br or gzip), flushed at every batch so no record waits for
+	 * the next. A stream's size is not known up front, so it is compressed
+	 * whenever the client accepts it; `false` never compresses (data that is
+	 * already compressed, or a tiny stream where CPU matters more than bytes).
+	 * @default true
+	 */
+	compress?: CompressOption
 }
 
 /** What the framework glue provides to ndjson(). */
@@ -61,7 +71,7 @@ export function ndjsonStream<T>(
 	source: Source<T> | NdjsonCallback<T>,
 	options: NdjsonOptions = {}
 ): ResponseStream {
-	const { headers, status, batchChars = 65_536, heartbeatMs = 0, stallTimeoutMs = 60_000 } = options
+	const { status, batchChars = 65_536, heartbeatMs = 0, stallTimeoutMs = 60_000, compress = true } = options
 	const expose = options.exposeErrors ?? process.env.NODE_ENV !== 'production'
 	const stream = new ResponseStream({
 		request: ctx.request,
@@ -70,8 +80,9 @@ export function ndjsonStream<T>(
 		heartbeatMs,
 		heartbeat: '\n',
 		stallTimeoutMs,
-		headers,
-		status
+		headers: compress === false ? options.headers : withVary(options.headers),
+		status,
+		compression: compressionFor(ctx.request, compress, true)
 	})
 	ctx.onOpen?.(stream)
 

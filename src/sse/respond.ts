@@ -1,4 +1,7 @@
+import { compressionFor, withVary, type CompressOption } from '../stream/compression'
 import { ResponseStream, pump, abortableSleep, isSource, type Source, type StreamContext } from '../stream'
+import { SluiceError } from '../errors'
+import { idleTimeoutForAbandoned } from '../stream/idle-timeout'
 import { encodeSse, encodeComment } from './encode'
 import type { SseEvent } from './event'
 import { lastEventIdOf } from './last-event-id'
@@ -58,6 +61,13 @@ export interface SseOptions {
 	 * frame, nothing of it sent) and its data encoded as the registry says.
 	 */
 	events?: EventWire
+	/**
+	 * Compress the stream with the coding the client's Accept-Encoding prefers,
+	 * flushed after every burst of events (one event sent alone is flushed at
+	 * once). Off by default: some proxies and clients hold a compressed event
+	 * stream back until a buffer fills (see docs/sse.md). @default false
+	 */
+	compress?: CompressOption
 }
 
 /** What sse() needs of an event registry: check data and give its `data:` text. */
@@ -108,8 +118,9 @@ export function sseStream<Events extends Record<string, unknown>>(
 		server: ctx.server,
 		contentType: 'text/event-stream; charset=utf-8',
 		heartbeatMs,
-		headers,
-		status
+		headers: options.compress ? withVary(headers) : headers,
+		status,
+		compression: compressionFor(ctx.request, options.compress, false)
 	})
 	ctx.onOpen?.(stream)
 	// Open with a frame at once, so the client sees the 200 before the first event.
@@ -118,8 +129,12 @@ export function sseStream<Events extends Record<string, unknown>>(
 
 	const fail = (error: unknown) => {
 		if (stream.closed) return
-		const message = expose && error instanceof Error ? error.message : 'Internal Server Error'
-		stream.write(encodeSse({ event: 'error', data: { message } }), 1)
+		// The client's own mistake (a bad request body: a 4xx): it is told what was wrong, always,
+		// and the rest of its body is not waited for.
+		const status = error instanceof SluiceError && error.status! < 500 ? error.status : undefined
+		const message = (status || expose) && error instanceof Error ? error.message : 'Internal Server Error'
+		stream.write(encodeSse({ event: 'error', data: status ? { message, status } : { message } }), 1)
+		if (status && ctx.server) idleTimeoutForAbandoned(ctx.server, ctx.request, 1000)
 		stream.close('error')
 		ctx.onError?.(error)
 	}

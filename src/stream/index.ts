@@ -3,6 +3,7 @@ export {
 	newStreamId,
 	type CloseReason,
 	type CloseListener,
+	type StreamTrouble,
 	type ResponseStreamOptions,
 	type TimeoutSetter
 } from './response-stream'

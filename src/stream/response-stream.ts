@@ -1,9 +1,10 @@
 import { joinHeartbeat, leaveHeartbeat, type Beating } from './heartbeat'
 import { streamHeaders } from './headers'
-import { addCloseListener, notifyClose, type CloseListener, type CloseReason } from './close-listeners'
+import { addCloseListener, notifyClose, type CloseListener, type CloseReason, type StreamTrouble } from './close-listeners'
 import { idleTimeoutOff } from './idle-timeout'
+import { StreamCompressor, type Compression, type CompressorSink } from './compression'
 
-export type { CloseListener, CloseReason }
+export type { CloseListener, CloseReason, StreamTrouble }
 
 /** The part of Bun's Server that a stream uses: turning off the idle timeout for one request. */
 export interface TimeoutSetter {
@@ -31,6 +32,13 @@ export interface ResponseStreamOptions {
 	 * closed as stalled (a half-open connection). 0 turns it off. @default 2 * heartbeatMs
 	 */
 	stallTimeoutMs?: number
+	/**
+	 * Compress what is written with this coding (negotiated by the caller, who
+	 * also sends `Vary: Accept-Encoding`): Content-Encoding is set, and the
+	 * compressor is flushed at every batch boundary (see StreamCompressor). Its
+	 * queued bytes count as unsent; a client that leaves frees it.
+	 */
+	compression?: Compression
 }
 
 type Chunk = string | Uint8Array
@@ -64,6 +72,8 @@ let lastStreamId = 0
 export const newStreamId = (): number => ++lastStreamId
 const settled = Promise.resolve()
 const EARLY_LIMIT = 64 * 1024
+// Bytes a producer may hand the compressor ahead of it: one batch is compressed while the next is made.
+const COMPRESS_AHEAD = 128 * 1024
 const lengthOf = (c: Chunk) => (typeof c === 'string' ? c.length : c.byteLength)
 
 /**
@@ -72,7 +82,7 @@ const lengthOf = (c: Chunk) => (typeof c === 'string' ? c.length : c.byteLength)
  * of a disconnect from the request's signal and the stream's cancel, sends
  * heartbeats while idle, and counts what it sent.
  */
-export class ResponseStream implements Beating {
+export class ResponseStream implements Beating, CompressorSink {
 	/** Process-unique id. */
 	readonly id = newStreamId()
 	/** When the stream opened (ms since epoch). */
@@ -104,6 +114,9 @@ export class ResponseStream implements Beating {
 	// Held for its signal, whose abort is how a disconnect is seen. Keeping only the signal
 	// (to let the request go) made some disconnects go unseen (test/events/browser.test.ts).
 	#request: Request | undefined
+	#codec: StreamCompressor | undefined
+	// Closed, with the compressor's last bytes still to send before the body ends.
+	#finishing = false
 
 	constructor(options: ResponseStreamOptions) {
 		const { request, server, heartbeatMs = 15_000, heartbeat = DEFAULT_HEARTBEAT } = options
@@ -112,15 +125,20 @@ export class ResponseStream implements Beating {
 			// Bun cuts a request that is silent for 10 s; a stream decides its own liveness.
 			if (server) idleTimeoutOff(server, request)
 			this.#request = request
-			if (request.signal.aborted) queueMicrotask(() => this.close('client'))
+			if (request.signal.aborted) queueMicrotask(() => this.gone())
 			else request.signal.addEventListener('abort', this, { once: true })
 		}
 		if (timing.tickEvery) joinHeartbeat(timing.tickEvery, this)
 
 		const body = new ReadableStream(new DirectSource(this))
+		let headers = options.headers
+		if (options.compression) {
+			this.#codec = new StreamCompressor(options.compression, this)
+			headers = { ...headers, 'content-encoding': options.compression.encoding }
+		}
 		this.response = new Response(body, {
 			status: options.status ?? 200,
-			headers: streamHeaders(options.contentType, options.headers)
+			headers: streamHeaders(options.contentType, headers)
 		})
 	}
 
@@ -135,7 +153,17 @@ export class ResponseStream implements Beating {
 
 	/** @internal the request's abort event: the client went away. */
 	handleEvent(): void {
+		this.gone()
+	}
+
+	/** @internal the client went away: nothing more is sent, a compressor that was finishing included. */
+	gone(): void {
 		this.close('client')
+		if (this.#finishing) {
+			this.#finishing = false
+			this.#codec!.destroy()
+			this.#endBody()
+		}
 	}
 
 	/** True once the stream has ended. */
@@ -150,12 +178,12 @@ export class ResponseStream implements Beating {
 
 	/** Bytes written that the client has not taken yet (an estimate: the client's socket buffer is not counted). */
 	get unsentBytes(): number {
-		return this.#unsent
+		return this.#unsent + (this.#codec ? this.#codec.pending : 0)
 	}
 
 	/** True while the client is behind: a producer should await drained() before writing more. */
 	get backpressured(): boolean {
-		return this.#unsent > 0
+		return this.unsentBytes > 0
 	}
 
 	/**
@@ -166,6 +194,14 @@ export class ResponseStream implements Beating {
 		if (this.#closeReason !== undefined) return false
 		this.eventsSent += events
 		this.#lastWriteAt = -1
+		if (this.#codec) {
+			this.#codec.write(chunk)
+			return this.#unsent === 0 && this.#codec.pending < COMPRESS_AHEAD
+		}
+		return this.#raw(chunk)
+	}
+
+	#raw(chunk: Chunk): boolean {
 		if (this.#ctrl) return this.#send(this.#ctrl, chunk)
 		// Before Bun pulls, hold a little; past that, ask the producer to wait for the pull.
 		;(this.#early ??= []).push(chunk)
@@ -175,7 +211,7 @@ export class ResponseStream implements Beating {
 
 	/** Resolves when the client has caught up, or the stream has closed. */
 	drained(): Promise<void> {
-		if (this.#unsent === 0 || this.#closeReason !== undefined) return settled
+		if (this.unsentBytes === 0 || this.#closeReason !== undefined) return settled
 		return new Promise((resolve) => (this.#waiters ??= []).push(resolve))
 	}
 
@@ -188,24 +224,69 @@ export class ResponseStream implements Beating {
 		return addCloseListener((this.#closeListeners ??= []), listener)
 	}
 
+	/**
+	 * Tells the stream's listeners that hear trouble (the connection registry) of
+	 * trouble that did not end it, e.g. frames dropped for a slow client.
+	 */
+	report(trouble: StreamTrouble, count = 1): void {
+		for (const listener of this.#closeListeners ?? [])
+			if (typeof listener === 'object') listener.streamTrouble?.(trouble, count)
+	}
+
 	/** Ends the response (what was written is still sent) and runs the close listeners once. */
 	close(reason: CloseReason = 'done'): void {
 		if (this.#closeReason !== undefined) return
 		this.#closeReason = reason
 		if (this.#timing.tickEvery) leaveHeartbeat(this.#timing.tickEvery, this)
 		this.#request?.signal.removeEventListener('abort', this)
-		if (this.#ctrl) {
-			try {
-				this.#ctrl.close()
-			} catch {}
+		// A compressed body ends with the compressor's last bytes, unless nobody is there to read them.
+		if (this.#codec && reason !== 'client') {
+			this.#finishing = true
+			this.#codec.end()
+		} else {
+			this.#codec?.destroy()
+			this.#endBody()
 		}
-		this.#endPull?.()
 		this.#abort?.abort(reason)
 		this.#unsent = 0
 		this.#wakeWaiters()
 		const listeners = this.#closeListeners
 		this.#closeListeners = undefined
 		notifyClose(listeners, reason)
+	}
+
+	#endBody(): void {
+		if (this.#ctrl) {
+			try {
+				this.#ctrl.close()
+			} catch {}
+		}
+		this.#endPull?.()
+	}
+
+	/** @internal compressed bytes to send */
+	compressed(bytes: Uint8Array): void {
+		if (this.#closeReason === undefined || this.#finishing) this.#raw(bytes)
+	}
+
+	/** @internal everything written has been compressed */
+	compressorIdle(): void {
+		if (this.#unsent === 0) this.#wakeWaiters()
+	}
+
+	/** @internal the compressor's last bytes were sent */
+	compressorEnded(): void {
+		if (!this.#finishing) return
+		this.#finishing = false
+		this.#endBody()
+	}
+
+	/** @internal */
+	compressorFailed(): void {
+		// Nothing more can be compressed: the body ends with what was sent.
+		this.close('error')
+		this.#finishing = false
+		this.#endBody()
 	}
 
 	/** @internal heartbeat ticker */
@@ -228,10 +309,11 @@ export class ResponseStream implements Beating {
 		this.#unsent = 0
 		for (const chunk of early ?? []) this.#send(ctrl, chunk)
 		if (this.#closeReason !== undefined) {
+			if (this.#finishing) return new Promise((resolve) => (this.#endPull = resolve))
 			if (this.#closeReason !== 'client') ctrl.close()
 			return
 		}
-		if (this.#unsent === 0) this.#wakeWaiters()
+		if (this.unsentBytes === 0) this.#wakeWaiters()
 		return new Promise((resolve) => (this.#endPull = resolve))
 	}
 
@@ -240,13 +322,13 @@ export class ResponseStream implements Beating {
 		try {
 			written = ctrl.write(chunk)
 		} catch {
-			this.close('client')
+			this.gone()
 			return false
 		}
 		if (typeof written === 'number') {
 			// Bun answers 0 once the client has gone away.
 			if (written === 0 && lengthOf(chunk) > 0) {
-				this.close('client')
+				this.gone()
 				return false
 			}
 			this.bytesSent += written
@@ -260,7 +342,7 @@ export class ResponseStream implements Beating {
 				this.bytesSent += n
 				this.#progress(pending)
 			},
-			() => this.close('client')
+			() => this.gone()
 		)
 		return false
 	}
@@ -269,7 +351,7 @@ export class ResponseStream implements Beating {
 		if (this.#closeReason !== undefined) return
 		this.#lastProgressAt = performance.now()
 		this.#unsent = Math.max(0, this.#unsent - bytes)
-		if (this.#unsent === 0) this.#wakeWaiters()
+		if (this.unsentBytes === 0) this.#wakeWaiters()
 	}
 
 	#wakeWaiters(): void {
@@ -291,6 +373,6 @@ class DirectSource {
 		return this.stream.start(ctrl)
 	}
 	cancel(): void {
-		this.stream.close('client')
+		this.stream.gone()
 	}
 }

@@ -86,7 +86,8 @@ describe('registration', () => {
 			byRoute: { '/feed/:room': 3, '/other': 1, '/topics': 2 },
 			byTopic: { news: 2, sport: 2 },
 			byAddress: { '127.0.0.1': 6 },
-			byKind: { sse: 6 }
+			byKind: { sse: 6 },
+			byUser: {}
 		})
 		expect(registry.list((c) => c.topics.includes('news'))).toHaveLength(2)
 
@@ -99,7 +100,8 @@ describe('registration', () => {
 			byRoute: { '/feed/:room': 1, '/other': 1, '/topics': 1 },
 			byTopic: { news: 1, sport: 1 },
 			byAddress: { '127.0.0.1': 3 },
-			byKind: { sse: 3 }
+			byKind: { sse: 3 },
+			byUser: {}
 		})
 	})
 
@@ -133,7 +135,7 @@ describe('unregistration, however a stream ends', () => {
 		expect(registry.counts().byTopic).toEqual({ news: 100, sport: 100 })
 		for (const client of many) client.destroy()
 		await until(() => registry.count === 0, 5000, 'every stream to be unregistered')
-		expect(registry.counts()).toEqual({ total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} })
+		expect(registry.counts()).toEqual({ total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {}, byUser: {} })
 		expect(closed).toEqual(Array(200).fill('client'))
 	})
 
@@ -144,7 +146,7 @@ describe('unregistration, however a stream ends', () => {
 		const client = await open(port, path)
 		await end({ client, registry })
 		await until(() => registry.count === 0, 2000, 'the stream to be unregistered')
-		expect(registry.counts()).toEqual({ total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {} })
+		expect(registry.counts()).toEqual({ total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {}, byUser: {} })
 		return { reasons, client }
 	}
 

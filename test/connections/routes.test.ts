@@ -99,7 +99,8 @@ describe('guarded routes', () => {
 			byRoute: { '/s': 2 },
 			byTopic: {},
 			byAddress: { '127.0.0.1': 2 },
-			byKind: { sse: 2 }
+			byKind: { sse: 2 },
+			byUser: {}
 		})
 		expect(body.connections).toHaveLength(2)
 		expect(body.connections[0]).toMatchObject({ kind: 'sse', route: '/s', address: '127.0.0.1', eventsSent: 1, lastEventId: '1' })

@@ -85,6 +85,12 @@ describe.skipIf(skip)('pages in headless Chromium', () => {
 		expect(await bob.inputValue('#text')).toBe('')
 		await alice.screenshot({ path: `${artifacts}/chat.png` })
 		await expectSluiceClient(context, requests, app.url, '/chat/')
+		// Each page logged in first, and streams and sends with its token in a header, not the URL.
+		expect(requests.filter((r) => r.method() === 'POST' && new URL(r.url()).pathname === '/login').length).toBeGreaterThanOrEqual(2)
+		for (const r of requests.filter((r) => /^\/chat\/(Alice|Bob|send)$/.test(new URL(r.url()).pathname))) {
+			expect(r.headers()['authorization']).toMatch(/^Bearer [\w-]+\.[\w-]+$/)
+			expect(r.url()).not.toContain('token=')
+		}
 
 		await bob.close()
 		await alice.locator('#messages li', { hasText: 'Bob left (1 here)' }).waitFor()

@@ -3,6 +3,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { startExample, type ExampleProcess } from '../support/example'
 import { RawClient } from '../support/raw-http'
 import { parseEvents } from './sse-events'
+import { bearer, CHAT_SECRET, chatToken } from '../support/chat'
 
 const running: { app: ExampleProcess; clients: RawClient[] }[] = []
 afterEach(async () => {
@@ -23,10 +24,10 @@ async function start(name: string, env: Record<string, string>) {
 		await c.waitFor((x) => x.body.length > 0)
 		return c
 	}
-	const post = (path: string, body?: unknown) =>
+	const post = (path: string, body?: unknown, headers: Record<string, string> = {}) =>
 		fetch(app.url + path, {
 			method: 'POST',
-			headers: body === undefined ? {} : { 'content-type': 'application/json' },
+			headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
 			body: body === undefined ? undefined : JSON.stringify(body)
 		})
 	return { app, open, post }
@@ -62,12 +63,13 @@ test('examples/broadcast.ts: POST /broadcast reaches every subscriber; server me
 })
 
 test('examples/chat.ts: join and leave, messages to everyone, the last 10 on join', async () => {
-	const { app, open, post } = await start('chat', {})
-	const alice = await open('/chat/Alice')
-	const bob = await open('/chat/Bob')
+	const { app, open, post } = await start('chat', { CHAT_SECRET })
+	const [aliceToken, bobToken] = [chatToken('Alice'), chatToken('Bob')]
+	const alice = await open('/chat/Alice', bearer(aliceToken))
+	const bob = await open('/chat/Bob', bearer(bobToken))
 	await alice.waitFor((x) => dataOf(x, 'join').some((m) => m.user === 'Bob'))
 	expect(dataOf(alice, 'join').find((m) => m.user === 'Bob')).toMatchObject({ type: 'user_joined', clients_count: 2 })
-	expect((await post('/chat/send', { sender: 'Bob', message: 'hi Alice' })).status).toBe(200)
+	expect((await post('/chat/send', { message: 'hi Alice' }, bearer(bobToken))).status).toBe(200)
 	for (const c of [alice, bob]) {
 		await c.waitFor((x) => dataOf(x).some((m) => m.message === 'hi Alice'))
 		expect(dataOf(c).find((m) => m.message === 'hi Alice')).toMatchObject({ type: 'chat_message', sender: 'Bob' })
@@ -76,8 +78,8 @@ test('examples/chat.ts: join and leave, messages to everyone, the last 10 on joi
 	await alice.waitFor((x) => dataOf(x, 'leave').some((m) => m.user === 'Bob'))
 	expect(dataOf(alice, 'leave')[0]).toMatchObject({ type: 'user_left', user: 'Bob', clients_count: 1 })
 	let lastId = 0
-	for (let n = 1; n <= 12; n++) lastId = Number(((await (await post('/chat/send', { sender: 'Alice', message: `m${n}` })).json()) as { id: string }).id)
-	const carol = await open('/chat/Carol')
+	for (let n = 1; n <= 12; n++) lastId = Number(((await (await post('/chat/send', { message: `m${n}` }, bearer(aliceToken))).json()) as { id: string }).id)
+	const carol = await open(`/chat/Carol?token=${chatToken('Carol')}`)
 	await carol.waitFor((x) => dataOf(x, 'join').some((m) => m.user === 'Carol'))
 	const events = parseEvents(carol.body)
 	// The last 10 frames of the room, in order, then her own join.
@@ -85,7 +87,7 @@ test('examples/chat.ts: join and leave, messages to everyone, the last 10 on joi
 	expect(events.slice(0, 10).map((e) => JSON.parse(e.data).message)).toEqual(['m3', 'm4', 'm5', 'm6', 'm7', 'm8', 'm9', 'm10', 'm11', 'm12'])
 	expect(events[10]!.event).toBe('join')
 	// Bad input is refused.
-	expect((await post('/chat/send', { sender: 'Alice' })).status).toBe(422)
+	expect((await post('/chat/send', { sender: 'Alice' }, bearer(aliceToken))).status).toBe(422)
 	expect((await fetch(`${app.url}/chat/${'x'.repeat(40)}`)).status).toBe(422)
 	// The page is served.
 	const page = await fetch(`${app.url}/`)

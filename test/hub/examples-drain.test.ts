@@ -4,6 +4,7 @@ import { afterEach, expect, test } from 'bun:test'
 import { startExample, type ExampleProcess } from '../support/example'
 import { RawClient } from '../support/raw-http'
 import { parseEvents } from './sse-events'
+import { CHAT_SECRET, chatToken } from '../support/chat'
 
 /** The drain's grace period (the connection manager's default, which the examples keep). */
 const GRACE_MS = 5000
@@ -17,14 +18,14 @@ afterEach(async () => {
 
 const cases = [
 	{ name: 'broadcast', path: '/broadcast-stream', signal: 'SIGTERM' },
-	{ name: 'chat', path: '/chat/Ann', signal: 'SIGTERM' },
+	{ name: 'chat', path: `/chat/Ann?token=${chatToken('Ann')}`, signal: 'SIGTERM' },
 	{ name: 'analytics', path: '/analytics-stream', signal: 'SIGTERM' },
-	{ name: 'chat', path: '/chat/Bob', signal: 'SIGINT' }
+	{ name: 'chat', path: `/chat/Bob?token=${chatToken('Bob')}`, signal: 'SIGINT' }
 ] as const
 
 for (const { name, path, signal } of cases)
 	test(`examples/${name}.ts: on ${signal} every open client gets event: shutdown with a retry hint, and the process exits`, async () => {
-		const app = await startExample(name)
+		const app = await startExample(name, { env: { CHAT_SECRET } })
 		running.push(app)
 		const port = Number(new URL(app.url).port)
 		const open = await Promise.all(

@@ -5,6 +5,7 @@ import { dropTestKeys, redisServerInstalled, startOwnRedis, uniquePrefix, type O
 import { needService, redisAnswers, redisUrl } from '../support/services'
 import { readSse, type SseReader } from '../support/sse-reader'
 import { until } from '../support/server'
+import { bearer, CHAT_SECRET, chatToken } from '../support/chat'
 
 // The examples with REDIS_URL set: several processes share their broadcasts.
 const { skip } = needService('redis', (await redisAnswers()) && redisServerInstalled)
@@ -101,22 +102,23 @@ describe.skipIf(skip)('examples over Redis', () => {
 	test('chat on two processes: a message sent on B reaches a user on A; a Redis outage neither crashes them nor ends the streams', async () => {
 		const server = await startOwnRedis()
 		servers.push(server)
-		const env = { REDIS_URL: server.url, REDIS_PREFIX: uniquePrefix('chat'), HEARTBEAT_MS: '200' }
+		const env = { REDIS_URL: server.url, REDIS_PREFIX: uniquePrefix('chat'), HEARTBEAT_MS: '200', CHAT_SECRET }
 		const [a, b] = await Promise.all([example('chat', env), example('chat', env)])
-		const alice = await read(`${a!.url}/chat/Alice`)
-		const bob = await read(`${b!.url}/chat/Bob`)
+		const asBob = bearer(chatToken('Bob'))
+		const alice = await read(`${a!.url}/chat/Alice?token=${chatToken('Alice')}`)
+		const bob = await read(`${b!.url}/chat/Bob?token=${chatToken('Bob')}`)
 		await until(() => ofType(alice, 'user_joined').some((d) => d.user === 'Bob'), 5000, 'Alice to see Bob join')
-		expect((await postJson(`${b!.url}/chat/send`, { sender: 'Bob', message: 'hello from B' })).status).toBe(200)
+		expect((await postJson(`${b!.url}/chat/send`, { message: 'hello from B' }, asBob)).status).toBe(200)
 		await until(() => ofType(alice, 'chat_message').length === 1, 5000, 'the message on A')
 		expect(ofType(alice, 'chat_message')[0]).toMatchObject({ sender: 'Bob', message: 'hello from B' })
 
 		await server.stop()
 		await Bun.sleep(300)
 		// Joining and leaving announce presence: with Redis away those publishes fail, and must not crash.
-		const carol = await read(`${a!.url}/chat/Carol`)
+		const carol = await read(`${a!.url}/chat/Carol?token=${chatToken('Carol')}`)
 		await Bun.sleep(200)
 		carol.close()
-		const refused = await postJson(`${b!.url}/chat/send`, { sender: 'Bob', message: 'during' })
+		const refused = await postJson(`${b!.url}/chat/send`, { message: 'during' }, asBob)
 		expect(refused.status).toBeGreaterThanOrEqual(500)
 		expect(JSON.stringify(refused.body)).toMatch(/unreachable; publish refused/)
 		await Bun.sleep(500)
@@ -126,7 +128,7 @@ describe.skipIf(skip)('examples over Redis', () => {
 		await server.start()
 		let status = 0
 		for (let i = 0; i < 100 && status !== 200; i++) {
-			status = (await postJson(`${b!.url}/chat/send`, { sender: 'Bob', message: 'after' })).status
+			status = (await postJson(`${b!.url}/chat/send`, { message: 'after' }, asBob)).status
 			if (status !== 200) await Bun.sleep(50)
 		}
 		expect(status).toBe(200)

@@ -56,8 +56,8 @@ export async function startNode(script: string, env: Record<string, string>, tim
 }
 
 /** POSTs JSON and returns the status and the body (parsed when it is JSON, else its text). */
-export async function postJson(url: string, body: unknown): Promise<{ status: number; body: any }> {
-	const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+	const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) })
 	const text = await res.text()
 	try {
 		return { status: res.status, body: JSON.parse(text) }

@@ -26,6 +26,23 @@ export function freePort(): number {
  */
 export async function startExample(
 	name: string,
+	options: { env?: Record<string, string>; args?: string[]; timeoutMs?: number } = {}
+): Promise<ExampleProcess> {
+	// The free port can be taken by another process before the example listens on it (other
+	// tests start servers at the same time): an example that exits with EADDRINUSE gets another.
+	for (let attempt = 1; ; attempt++) {
+		try {
+			return await startOnce(name, options)
+		} catch (error) {
+			if (!(error instanceof PortTaken) || attempt === 3) throw error
+		}
+	}
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(
+	name: string,
 	{ env = {} as Record<string, string>, args = [] as string[], timeoutMs = 10_000 } = {}
 ): Promise<ExampleProcess> {
 	const port = freePort()
@@ -34,8 +51,17 @@ export async function startExample(
 		// share one Redis's topics and history across tests (CI exports REDIS_URL).
 		env: { ...process.env, REDIS_URL: undefined, PORT: String(port), ...env },
 		stdout: 'pipe',
-		stderr: 'inherit'
+		stderr: 'pipe'
 	})
+	let errors = ''
+	// Its stderr still reaches ours, as with 'inherit'; kept to tell a taken port from a crash.
+	;(async () => {
+		const decoder = new TextDecoder()
+		for await (const chunk of proc.stderr) {
+			errors += decoder.decode(chunk)
+			process.stderr.write(chunk)
+		}
+	})()
 	let out = ''
 	const reader = proc.stdout.getReader()
 	const decoder = new TextDecoder()
@@ -49,7 +75,11 @@ export async function startExample(
 	})()
 	const end = performance.now() + timeoutMs
 	while (!out.includes(`:${port}`)) {
-		if (proc.exitCode !== null) throw new Error(`example ${name} exited (${proc.exitCode}): ${out}`)
+		if (proc.exitCode !== null) {
+			await Bun.sleep(50) // the rest of its stderr
+			if (errors.includes('EADDRINUSE')) throw new PortTaken(`example ${name}: port ${port} was taken`)
+			throw new Error(`example ${name} exited (${proc.exitCode}): ${out}`)
+		}
 		if (performance.now() > end) {
 			proc.kill()
 			throw new Error(`example ${name} did not print its URL in ${timeoutMs} ms: ${out}`)

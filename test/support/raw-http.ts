@@ -56,10 +56,15 @@ export class RawClient {
 
 	/** The body with chunked framing removed (whatever has arrived so far). */
 	get body(): string {
+		return this.bodyBytes.toString('utf8')
+	}
+
+	/** The body's bytes with chunked framing removed (a compressed body is read from these). */
+	get bodyBytes(): Buffer {
 		const end = this.raw.indexOf('\r\n\r\n')
-		if (end === -1) return ''
+		if (end === -1) return Buffer.alloc(0)
 		const rest = this.raw.subarray(end + 4)
-		if (!/transfer-encoding: chunked/i.test(this.head)) return rest.toString('utf8')
+		if (!/transfer-encoding: chunked/i.test(this.head)) return rest
 		const parts: Buffer[] = []
 		let at = 0
 		while (at < rest.length) {
@@ -70,7 +75,7 @@ export class RawClient {
 			parts.push(rest.subarray(lineEnd + 2, lineEnd + 2 + size))
 			at = lineEnd + 2 + size + 2
 		}
-		return Buffer.concat(parts).toString('utf8')
+		return Buffer.concat(parts)
 	}
 
 	/** Waits until `predicate` holds over what arrived, or rejects after `ms`. */

@@ -12,9 +12,12 @@ export interface SseReader {
 }
 
 /** Opens `url` as an SSE stream (with Last-Event-ID when given) and collects its events. */
-export async function readSse(url: string, { lastEventId }: { lastEventId?: string } = {}): Promise<SseReader> {
+export async function readSse(
+	url: string,
+	{ lastEventId, headers: extra }: { lastEventId?: string; headers?: Record<string, string> } = {}
+): Promise<SseReader> {
 	const abort = new AbortController()
-	const headers: Record<string, string> = { accept: 'text/event-stream' }
+	const headers: Record<string, string> = { accept: 'text/event-stream', ...extra }
 	if (lastEventId !== undefined) headers['last-event-id'] = lastEventId
 	const response = await fetch(url, { headers, signal: abort.signal })
 	const reader: SseReader = {

@@ -67,6 +67,10 @@ async function clientReads() {
 		}
 		// @ts-expect-error not an event of feed
 		if (m.event === 'other') void 0
+		// On a stream of many topics each message says its topic (docs/topics.md).
+		const topic: string | undefined = m.topic
+		// @ts-expect-error it may be absent (a stream of one topic)
+		const sure: string = m.topic
 	}
 	for await (const m of connect('http://localhost/gen')) {
 		const text: string = m.data
@@ -76,6 +80,8 @@ async function clientReads() {
 	for await (const m of data!) {
 		// @ts-expect-error note data is a string, tick data an object: narrow first
 		const n: number = m.data.n
+		// Eden's data has the topic too.
+		const topic: string | undefined = m.topic
 	}
 }
 void clientReads

@@ -8,6 +8,7 @@ import { LiveConnection, withTimeout } from './connection'
 import { TopicFeed } from './feed'
 import { FrameCache } from './frame-cache'
 import { Presence } from './presence'
+import { RedisControl } from './control'
 import { PUBLISH, RAISE_COUNTER, REPLAY_AFTER, REPLAY_LAST, runScript } from './scripts'
 
 /** Options of the {@link redis} transport. */
@@ -135,6 +136,9 @@ export class RedisTransport implements Transport {
 	private readonly commands: LiveConnection
 	private readonly subscriber: LiveConnection
 	private readonly presence: Presence
+	/** Messages to the other processes (close a user's streams everywhere). */
+	readonly control: RedisControl
+	private readonly controlChannel: string
 	private readonly feeds = new Map<string, TopicFeed>()
 	/** Per listened topic: frames decoded lately, shared by its replays and live delivery. */
 	private readonly decoded = new Map<string, FrameCache>()
@@ -206,6 +210,8 @@ export class RedisTransport implements Transport {
 			presenceTtlMs,
 			this.report
 		)
+		this.controlChannel = `${prefix}:control`
+		this.control = new RedisControl(this.presence.processId, (text) => this.publishControl(text), this.report)
 		this.commands.start()
 		this.subscriber.start()
 	}
@@ -323,6 +329,13 @@ export class RedisTransport implements Transport {
 		return { frames, complete }
 	}
 
+	private async publishControl(text: string): Promise<void> {
+		const client = this.commands.client
+		if (this.closed || !client)
+			throw new RedisUnavailableError(`redis transport: Redis at ${this.url} is unreachable; control message not sent`)
+		await this.command(client, client.publish(this.controlChannel, text), 'control')
+	}
+
 	setCounts(counts: Record<string, number>): void {
 		this.presence.set(counts)
 	}
@@ -373,6 +386,10 @@ export class RedisTransport implements Transport {
 		const inbox = this.inbox
 		this.inbox = []
 		for (const [message, channel] of inbox) {
+			if (channel === this.controlChannel) {
+				this.control.receive(message)
+				continue
+			}
 			const topic = this.topicOfChannel.get(channel)
 			if (topic === undefined) continue
 			const frame = this.frameOf(topic, message)
@@ -440,6 +457,7 @@ export class RedisTransport implements Transport {
 
 	/** A new subscriber connection: subscribe every topic (a throw makes it retry). */
 	private async resubscribe(client: RedisClient): Promise<void> {
+		await client.subscribe(this.controlChannel, this.onMessage)
 		await this.subscribe(client, [...this.feeds.values()])
 	}
 

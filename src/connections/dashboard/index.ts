@@ -1,0 +1,8 @@
+export { Dashboard, TOPICS_SHOWN, type DashboardOptions } from './dashboard'
+export { dashboardFeed, pageOf, MAX_PAGE } from './feed'
+export { dashboardHtml, dashboardScript, PAGE_HEADERS } from './page'
+export { PageTokens, tokenCookie, tokenCookieHeader, fromSameOrigin, DASHBOARD_COOKIE, CSRF_HEADER } from './access'
+export { TroubleLog } from './trouble-log'
+export { Rates, type Totals } from './rates'
+export { ProcessBoard, PROCESSES_TOPIC } from './processes'
+export type * from './wire'
