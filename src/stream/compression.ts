@@ -1,6 +1,7 @@
 import zlib from 'node:zlib'
 import type { Transform } from 'node:stream'
 import { negotiateEncoding, SERVER_PREFERENCE, type Encoding } from './accept-encoding'
+import { canCompressNow, compressNow } from './compress-now'
 
 /** How a response is compressed, when the client accepts it. */
 export interface CompressOptions {
@@ -81,8 +82,8 @@ export interface CompressorSink {
 
 // A write this large is a batch (pump joins records up to batchChars): compressed and flushed on its own.
 const BATCH_BYTES = 16 * 1024
-// The first bytes of a stream go out after compressing this much, not a whole 64 KB batch:
-// time to the first record stays close to identity's.
+// The first bytes of a stream are compressed on this thread, at most this much of its first write:
+// time to the first record stays close to identity's (the rest goes to the thread pool).
 const FIRST_BYTES = 8 * 1024
 
 let live = 0
@@ -91,8 +92,9 @@ export const openCompressors = (): number => live
 
 /**
  * Compresses a stream's writes as they come, flushed at every batch
- * boundary: a whole batch, and a write to an idle compressor (the first
- * record, one after a pause), are compressed and flushed at once; small
+ * boundary: a whole batch is compressed and flushed on the thread pool; a
+ * write to an idle compressor (the first record, one after a pause) on this
+ * thread, so its bytes are sent before write() returns; small
  * writes in a burst (records sent one by one) are joined and flushed together
  * once the burst is over (the next turn of the event loop) or 16 KB have
  * gathered. The client can decode every record written so far without
@@ -112,11 +114,15 @@ export class StreamCompressor {
 	#done = false
 	#failed = false
 	#started = false
+	#flush: number
+	#now: boolean
 
 	constructor(compression: Compression, sink: CompressorSink) {
 		this.encoding = compression.encoding
 		this.#sink = sink
 		this.#z = createCompressor(compression, true)
+		this.#flush = FLUSH[compression.encoding]
+		this.#now = canCompressNow(this.#z)
 		live++
 		this.#z.on('data', (bytes: Uint8Array) => this.#sink.compressed(bytes))
 		this.#z.once('end', () => this.#sink.compressorEnded())
@@ -136,16 +142,23 @@ export class StreamCompressor {
 		const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
 		const n = bytes.byteLength
 		if (n === 0) return
-		if (!this.#started) {
-			this.#started = true
-			if (n > FIRST_BYTES) {
-				this.pending += n
-				this.#compress(bytes.subarray(0, FIRST_BYTES))
-				this.#compress(bytes.subarray(FIRST_BYTES))
-				return
-			}
+		const first = !this.#started
+		this.#started = true
+		// An idle compressor (no write in flight, no output waiting) compresses the stream's first
+		// bytes, and a record after a pause, here and now: they reach the socket in this call, not
+		// after a trip to the thread pool and some turns of the event loop. Batches go to the pool.
+		// The writes that follow in the same burst are held and joined (the timer is the burst's end).
+		const idle = this.pending === 0 && !this.#timer
+		if (idle && this.#now && (first || n < BATCH_BYTES) && this.#z.readableLength === 0) {
+			this.#timer = setImmediate(this.#writeHeld)
+			if (n <= FIRST_BYTES || !first) return this.#compressNow(bytes)
+			this.#compressNow(bytes.subarray(0, FIRST_BYTES))
+			// The rest waits for the end of the burst: until then Bun has not yet taken the response.
+			this.pending += n - FIRST_BYTES
+			this.#held.push(bytes.subarray(FIRST_BYTES))
+			this.#heldBytes += n - FIRST_BYTES
+			return
 		}
-		const idle = this.pending === 0
 		this.pending += n
 		if (idle || n >= BATCH_BYTES) {
 			this.#writeHeld()
@@ -165,6 +178,17 @@ export class StreamCompressor {
 			this.pending -= n
 			if (this.pending === 0) this.#sink.compressorIdle()
 		})
+	}
+
+	#compressNow(bytes: Uint8Array): void {
+		let out: Uint8Array[]
+		try {
+			out = compressNow(this.#z, bytes, this.#flush)
+		} catch (error) {
+			this.#z.destroy(error as Error)
+			return
+		}
+		for (const chunk of out) this.#sink.compressed(chunk)
 	}
 
 	#writeHeld = (): void => {
