@@ -93,10 +93,21 @@ if (!only || only.includes('compress')) {
 		const { user, system } = (await (await fetch(`http://127.0.0.1:${port}/cpu`)).json()) as { user: number; system: number }
 		return (user + system) / 1000
 	}
+	// A client that leaves after the first record leaves the server finishing what it had in hand
+	// (a whole compressed export fits in the socket buffers): without this wait, that work ran on
+	// into the next measurement, of this server or of the other one.
+	const quiet = async (port: number) => {
+		for (let i = 0; i < 100; i++) {
+			const before = await cpuMsOf(port)
+			await Bun.sleep(20)
+			if ((await cpuMsOf(port)) - before < 2) return
+		}
+	}
 	/** ms from the request to the first whole record, read with fetch (which decodes), median of TTFR_RUNS. */
 	const firstRecordMs = async (port: number, path: string, coding: string) => {
 		const times: number[] = []
 		for (let i = 0; i < TTFR_RUNS; i++) {
+			await quiet(port)
 			const t0 = performance.now()
 			const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: { 'accept-encoding': coding } })
 			const reader = res.body!.getReader()
@@ -107,36 +118,42 @@ if (!only || only.includes('compress')) {
 			times.push(performance.now() - t0)
 			await reader.cancel()
 		}
+		await quiet(port)
 		return median(times)
 	}
 	for (const [path, label, bytesOfRecords] of [['/export', '100,000-record export (examples/large-dataset.ts)', exportPayload], ['/stream', `${RECORDS.toLocaleString('en-US')}-record stream`, payload]] as const) {
 		const rows: Row[] = []
 		const mbsOf: Record<string, number> = {}
-		for (const coding of codings)
-			for (const [s, server] of zServers.entries()) {
-				const name = `${s === 0 ? 'sluice ndjson()' : 'raw Bun.serve, same compressor'}, ${coding}`
-				const header = coding === 'identity' ? '' : `Accept-Encoding: ${coding}\r\n`
-				await drainOnce(server.port, path, header) // warm-up
-				const runs: { bytes: number; seconds: number; cpuMs: number }[] = []
-				for (let r = 0; r < Z_RUNS; r++) {
+		for (const coding of codings) {
+			const header = coding === 'identity' ? '' : `Accept-Encoding: ${coding}\r\n`
+			// Each round reads one stream from each server in turn, so a change in the machine's
+			// load weighs on both alike.
+			const runs: { bytes: number; seconds: number; cpuMs: number }[][] = zServers.map(() => [])
+			for (const server of zServers) await drainOnce(server.port, path, header) // warm-up
+			for (let r = 0; r < Z_RUNS; r++)
+				for (const [s, server] of zServers.entries()) {
+					await quiet(server.port)
 					const before = await cpuMsOf(server.port)
 					const run = await drainOnce(server.port, path, header)
-					runs.push({ ...run, cpuMs: (await cpuMsOf(server.port)) - before })
+					runs[s]!.push({ ...run, cpuMs: (await cpuMsOf(server.port)) - before })
 				}
-				const seconds = median(runs.map((r) => r.seconds))
+			for (const [s, server] of zServers.entries()) {
+				const name = `${s === 0 ? 'sluice ndjson()' : 'raw Bun.serve, same compressor'}, ${coding}`
+				const seconds = median(runs[s]!.map((r) => r.seconds))
 				mbsOf[name] = bytesOfRecords / 1e6 / seconds
 				rows.push({
 					name,
 					values: {
-						'wire MB': median(runs.map((r) => r.bytes)) / 1e6,
+						'wire MB': median(runs[s]!.map((r) => r.bytes)) / 1e6,
 						'x identity bytes': 0,
 						'MB/s of records': mbsOf[name]!,
-						'server CPU ms per MB': median(runs.map((r) => r.cpuMs)) / (bytesOfRecords / 1e6),
+						'server CPU ms per MB': median(runs[s]!.map((r) => r.cpuMs)) / (bytesOfRecords / 1e6),
 						'first record ms': await firstRecordMs(server.port, path, coding),
 						'x raw, same coding': 0
 					}
 				})
 			}
+		}
 		const identityWire = rows.find((r) => r.name === 'sluice ndjson(), identity')!.values['wire MB'] as number
 		for (const row of rows) {
 			row.values['x identity bytes'] = (row.values['wire MB'] as number) / identityWire

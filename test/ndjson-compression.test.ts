@@ -118,6 +118,33 @@ describe('ndjson() compression', () => {
 		expect(decodeWhole(coding, client.bodyBytes)).toBe('{"n":1}\n{"n":2}\n')
 	})
 
+	test.each(CODINGS)('%s: a record after a pause is compressed and on the socket before send() returns, then a burst is joined', async (coding) => {
+		// bytesSent read in the same tick as the write: compression on zlib's thread pool would leave it unchanged.
+		const seen: number[] = []
+		const { port } = start(
+			new Elysia().use(streaming()).get('/x', ({ ndjson }) =>
+				ndjson(async (h) => {
+					await h.sleep(50)
+					for (const round of [0, 1]) {
+						const before = h.stream.bytesSent
+						const sent = h.send({ round })
+						seen.push(h.stream.bytesSent - before)
+						for (let i = 0; i < 50; i++) await h.send({ round, i })
+						await sent
+						await h.sleep(30)
+					}
+					h.close()
+				})
+			)
+		)
+		const client = await RawClient.request(port, '/x', { headers: { 'accept-encoding': coding } })
+		await client.waitFor((c) => chunkedEnded(c.raw))
+		const want = [0, 1].map((round) => JSON.stringify({ round }) + '\n' + Array.from({ length: 50 }, (_, i) => JSON.stringify({ round, i }) + '\n').join('')).join('')
+		expect(decodeWhole(coding, client.bodyBytes)).toBe(want)
+		expect(seen.length).toBe(2)
+		for (const bytes of seen) expect(bytes).toBeGreaterThan(0)
+	})
+
 	test('records sent one by one through the handle are flushed per burst, not per record', async () => {
 		const { port } = start(
 			new Elysia().use(streaming()).get('/x', ({ ndjson }) =>
