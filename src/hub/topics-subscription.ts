@@ -43,8 +43,8 @@ export interface TopicStart {
 /** @internal What a stream of many topics needs of the hub. */
 export interface TopicsHost {
 	readonly transport: Transport
-	/** Adds `member` to `topic`'s subscribers (announcing its join); the home it leaves by. */
-	join(topic: string, member: TopicMember, presence?: PresenceOptions): SubscriberHome
+	/** Adds `member` to `topic`'s subscribers (announcing its join, given `user`); the home it leaves by. */
+	join(topic: string, member: TopicMember, presence?: PresenceOptions, user?: string): SubscriberHome
 	/** The stream ended. */
 	ended(subscription: TopicsSubscription): void
 }
@@ -199,7 +199,7 @@ export class TopicsSubscription {
 		const lane = new Lane(this, topic)
 		this.#lanes.set(topic, lane)
 		lane.holdLive()
-		lane.home = this.#host.join(topic, lane, this.#options.presence)
+		lane.home = this.#host.join(topic, lane, this.#options.presence, this.#options.user)
 		const transport = this.#host.transport
 		const read = (afterId: string | undefined, k: number) => transport.replay(topic, afterId, k, REPLAY_PAGE)
 		const budget = this.#options.replayBytes
