@@ -1,8 +1,9 @@
 import { OptionError } from '../errors'
-import { encodeSseBytes, jitteredRetry } from '../sse'
+import { jitteredRetry } from '../sse'
 import type { ResponseStream } from '../stream'
 import { viewOf, type FrameView } from './frame-view'
 import { LiveHold } from './live-hold'
+import { cutSlowConsumer, droppedNotice, overLimit } from './slow-client'
 import { REPLAY_INCOMPLETE, type ReplayTarget } from './replay'
 import type { Frame } from './transport'
 
@@ -220,7 +221,7 @@ export class Subscriber implements ReplayTarget {
 	}
 
 	#over(): boolean {
-		return this.stream.unsentBytes + this.#pendingBytes > this.#config.limit
+		return overLimit(this.stream, this.#pendingBytes, this.#config.limit)
 	}
 
 	#waitForDrain(): void {
@@ -236,7 +237,7 @@ export class Subscriber implements ReplayTarget {
 		this.#pendingBytes = 0
 		if (stream.closed || !frames?.length) return
 		if (this.#droppedUnsent) {
-			stream.write(encodeSseBytes({ event: HubEvents.dropped, data: { count: this.#droppedUnsent } }))
+			stream.write(droppedNotice(this.#droppedUnsent))
 			this.#droppedUnsent = 0
 		}
 		stream.lastEventId = frames[frames.length - 1]!.id
@@ -244,16 +245,9 @@ export class Subscriber implements ReplayTarget {
 	}
 
 	#disconnect(): void {
-		const stream = this.stream
 		this.#pending = undefined
 		this.#pendingBytes = 0
-		stream.write(
-			encodeSseBytes({
-				event: HubEvents.slowConsumer,
-				retry: jitteredRetry(this.#config.retryMs, this.#config.retryJitter),
-				data: { reason: 'slow consumer', limitBytes: this.#config.limit } // wire data: its name stays
-			})
-		)
-		stream.close('slow')
+		const { retryMs, retryJitter, limit } = this.#config
+		cutSlowConsumer(this.stream, retryMs, retryJitter, limit)
 	}
 }
