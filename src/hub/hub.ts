@@ -266,12 +266,13 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 	readonly #many = new Map<number, TopicsSubscription>()
 	readonly #host = {
 		transport: undefined as unknown as Transport,
-		join: (name: string, member: TopicMember, presence?: PresenceOptions): SubscriberHome => {
+		join: (name: string, member: TopicMember, presence?: PresenceOptions, user?: string): SubscriberHome => {
 			const t = this.#topic(name)
 			t.subscribers.add(member)
-			if (presence?.leave) t.leaveEvents.set(member, presence.leave)
+			const { leave, join } = presence ?? {}
+			if (leave) t.leaveEvents.set(member, user === undefined ? leave : (count) => leave(count, user))
 			this.#countsChanged()
-			if (presence?.join) this.#announce(name, 'join', presence.join, t.subscribers.size)
+			if (join) this.#announce(name, 'join', (count) => join(count, user), t.subscribers.size)
 			return t
 		},
 		ended: (many: TopicsSubscription) => {

@@ -1,7 +1,9 @@
 import { OptionError } from '../errors'
-import { encodeSseBytes, jitteredRetry } from '../sse'
+import { jitteredRetry } from '../sse'
 import type { ResponseStream } from '../stream'
 import { viewOf, type FrameView } from './frame-view'
+import { LiveHold } from './live-hold'
+import { cutSlowConsumer, droppedNotice, overLimit } from './slow-client'
 import { REPLAY_INCOMPLETE, type ReplayTarget } from './replay'
 import type { Frame } from './transport'
 
@@ -96,11 +98,8 @@ export class Subscriber implements ReplayTarget {
 	/** @internal Times held live frames passed the limit during a replay and were let go. */
 	heldDropped = 0
 	#config: SubscriberConfig
-	/** Live frames that arrived while the history is replayed. */
-	#held: Frame[] | undefined
-	#heldBytes = 0
-	/** Live frames up to this id were written by the replay (-1: none to skip). */
-	#floor = -1
+	/** Live frames held while the history is replayed, then the ids it wrote (live-hold.ts); there only then. */
+	#hold: LiveHold | undefined
 	/**
 	 * Frames waiting for the client to catch up, there while a wait for the drain runs (one field
 	 * says both: an object of 12 fields is 112 B, of 13, 160). Made on first use: most clients
@@ -128,7 +127,7 @@ export class Subscriber implements ReplayTarget {
 
 	/** @internal the stream ended */
 	streamClosed(): void {
-		this.#held = undefined
+		this.#hold = undefined
 		this.#home?.leave(this)
 	}
 
@@ -139,7 +138,7 @@ export class Subscriber implements ReplayTarget {
 
 	/** Holds live frames until startLive() (while the history is replayed). */
 	holdLive(): void {
-		this.#held = []
+		this.#hold = new LiveHold()
 	}
 
 	/** @internal */
@@ -150,22 +149,14 @@ export class Subscriber implements ReplayTarget {
 
 	/** @internal */
 	takeHeld(): Frame[] {
-		const held = this.#held ?? []
-		if (this.#held) this.#held = []
-		this.#heldBytes = 0
-		return held
+		return this.#hold?.take() ?? []
 	}
 
 	/** @internal */
 	startLive(lastId: number | undefined, skipHeld = false): void {
-		const held = this.#held ?? []
-		this.#held = undefined
-		this.#heldBytes = 0
-		let floor = lastId ?? -1
-		if (skipHeld && held.length) floor = Math.max(floor, Number(held[held.length - 1]!.id))
-		const newer = held.filter((f) => Number(f.id) > floor)
-		// Frames come in id order: once one past the floor went out, none to come is below it.
-		this.#floor = newer.length ? -1 : floor
+		const hold = (this.#hold ??= new LiveHold())
+		const newer = hold.release(lastId, skipHeld)
+		if (hold.done) this.#hold = undefined
 		if (this.stream.closed) return
 		const frames = this.#keep(newer)
 		if (frames.length) this.#send(frames, concat(frames))
@@ -174,26 +165,17 @@ export class Subscriber implements ReplayTarget {
 	/** Delivers frames published together; `joined` is their bytes, encoded once for every subscriber. */
 	deliver(frames: Frame[], joined: Uint8Array): void {
 		if (this.stream.closed) return
-		const held = this.#held
-		if (held) {
-			for (const f of frames) {
-				held.push(f)
-				this.#heldBytes += f.bytes.byteLength
+		const hold = this.#hold
+		if (hold) {
+			if (hold.holding) {
+				if (hold.add(frames, this.#config.limit)) this.heldDropped++
+				return
 			}
-			// Not a reason to cut the client: these frames are in the history, and the replay reads them there.
-			if (this.#heldBytes > this.#config.limit) {
-				this.#held = []
-				this.#heldBytes = 0
-				this.heldDropped++
-			}
-			return
-		}
-		if (this.#floor >= 0) {
-			const floor = this.#floor
-			if (Number(frames[frames.length - 1]!.id) <= floor) return
-			this.#floor = -1
-			if (Number(frames[0]!.id) <= floor) {
-				frames = frames.filter((f) => Number(f.id) > floor)
+			const newer = hold.pass(frames)
+			if (hold.done) this.#hold = undefined
+			if (!newer.length) return
+			if (newer !== frames) {
+				frames = newer
 				joined = concat(frames)
 			}
 		}
@@ -239,7 +221,7 @@ export class Subscriber implements ReplayTarget {
 	}
 
 	#over(): boolean {
-		return this.stream.unsentBytes + this.#pendingBytes > this.#config.limit
+		return overLimit(this.stream, this.#pendingBytes, this.#config.limit)
 	}
 
 	#waitForDrain(): void {
@@ -255,7 +237,7 @@ export class Subscriber implements ReplayTarget {
 		this.#pendingBytes = 0
 		if (stream.closed || !frames?.length) return
 		if (this.#droppedUnsent) {
-			stream.write(encodeSseBytes({ event: HubEvents.dropped, data: { count: this.#droppedUnsent } }))
+			stream.write(droppedNotice(this.#droppedUnsent))
 			this.#droppedUnsent = 0
 		}
 		stream.lastEventId = frames[frames.length - 1]!.id
@@ -263,16 +245,9 @@ export class Subscriber implements ReplayTarget {
 	}
 
 	#disconnect(): void {
-		const stream = this.stream
 		this.#pending = undefined
 		this.#pendingBytes = 0
-		stream.write(
-			encodeSseBytes({
-				event: HubEvents.slowConsumer,
-				retry: jitteredRetry(this.#config.retryMs, this.#config.retryJitter),
-				data: { reason: 'slow consumer', limitBytes: this.#config.limit } // wire data: its name stays
-			})
-		)
-		stream.close('slow')
+		const { retryMs, retryJitter, limit } = this.#config
+		cutSlowConsumer(this.stream, retryMs, retryJitter, limit)
 	}
 }

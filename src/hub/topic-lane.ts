@@ -1,4 +1,5 @@
 import type { ResponseStream } from '../stream'
+import { LiveHold } from './live-hold'
 import type { ReplayTarget } from './replay'
 import type { SubscriberHome } from './subscriber'
 import type { TopicMember, TopicsSubscription } from './topics-subscription'
@@ -15,10 +16,7 @@ export class Lane implements ReplayTarget, TopicMember {
 	/** The id of the first live frame that came, once one has. */
 	firstLive: number | undefined
 	home: SubscriberHome | undefined
-	#held: Frame[] | undefined
-	#heldBytes = 0
-	/** Live frames up to this id were written by the replay (-1: none to skip). */
-	#floor = -1
+	#hold: LiveHold | undefined
 
 	constructor(
 		readonly owner: TopicsSubscription,
@@ -43,11 +41,11 @@ export class Lane implements ReplayTarget, TopicMember {
 	}
 
 	holdLive(): void {
-		this.#held = []
+		this.#hold = new LiveHold()
 	}
 
 	leave(): void {
-		this.#held = undefined
+		this.#hold = undefined
 		const home = this.home
 		this.home = undefined
 		home?.leave(this as never)
@@ -58,22 +56,15 @@ export class Lane implements ReplayTarget, TopicMember {
 	}
 
 	takeHeld(): Frame[] {
-		const held = this.#held ?? []
-		if (this.#held) this.#held = []
-		this.#heldBytes = 0
-		return held
+		return this.#hold?.take() ?? []
 	}
 
 	startLive(lastId: number | undefined, skipHeld = false): void {
 		if (!this.current) return
-		const held = this.#held ?? []
-		this.#held = undefined
-		this.#heldBytes = 0
-		let floor = lastId ?? -1
-		if (skipHeld && held.length) floor = Math.max(floor, Number(held[held.length - 1]!.id))
-		if (floor >= 0) this.owner.reached(this.topic, floor)
-		const newer = held.filter((f) => Number(f.id) > floor)
-		this.#floor = newer.length ? -1 : floor
+		const hold = (this.#hold ??= new LiveHold())
+		const newer = hold.release(lastId, skipHeld)
+		if (hold.done) this.#hold = undefined
+		if (hold.reached >= 0) this.owner.reached(this.topic, hold.reached)
 		const frames = newer.filter((f) => this.keeps(f))
 		if (frames.length) this.owner.send(frames)
 	}
@@ -90,25 +81,15 @@ export class Lane implements ReplayTarget, TopicMember {
 	deliver(frames: Frame[]): void {
 		if (this.stream.closed || !this.home) return
 		this.firstLive ??= Number(frames[0]!.id)
-		const held = this.#held
-		if (held) {
-			for (const f of frames) {
-				held.push(f)
-				this.#heldBytes += f.bytes.byteLength
+		const hold = this.#hold
+		if (hold) {
+			if (hold.holding) {
+				if (hold.add(frames, this.owner.limit)) this.heldDropped++
+				return
 			}
-			// These frames are in the history: the replay reads them there.
-			if (this.#heldBytes > this.owner.limit) {
-				this.#held = []
-				this.#heldBytes = 0
-				this.heldDropped++
-			}
-			return
-		}
-		if (this.#floor >= 0) {
-			const floor = this.#floor
-			if (Number(frames[frames.length - 1]!.id) <= floor) return
-			this.#floor = -1
-			if (Number(frames[0]!.id) <= floor) frames = frames.filter((f) => Number(f.id) > floor)
+			frames = hold.pass(frames)
+			if (hold.done) this.#hold = undefined
+			if (!frames.length) return
 		}
 		const kept = this.owner.filtered ? frames.filter((f) => this.keeps(f)) : frames
 		if (kept.length) this.owner.send(kept)

@@ -3,7 +3,8 @@ import type { ResponseStream } from '../stream'
 import { viewOf } from './frame-view'
 import type { PresenceOptions, SubscribeOptions } from './hub'
 import { REPLAY_INCOMPLETE, REPLAY_PAGE, replayHistory } from './replay'
-import { HubEvents, type SlowConsumerPolicy, type SubscriberHome } from './subscriber'
+import { cutSlowConsumer, droppedNotice, overLimit } from './slow-client'
+import type { SlowConsumerPolicy, SubscriberHome } from './subscriber'
 import { checkTopics, MAX_TOPICS, parseCursor, tagsOf, TopicsError } from './topic-cursor'
 import { idTailLength, topicVariant, writeIdTail } from './topic-frame'
 import { Lane } from './topic-lane'
@@ -43,8 +44,8 @@ export interface TopicStart {
 /** @internal What a stream of many topics needs of the hub. */
 export interface TopicsHost {
 	readonly transport: Transport
-	/** Adds `member` to `topic`'s subscribers (announcing its join); the home it leaves by. */
-	join(topic: string, member: TopicMember, presence?: PresenceOptions): SubscriberHome
+	/** Adds `member` to `topic`'s subscribers (announcing its join, given `user`); the home it leaves by. */
+	join(topic: string, member: TopicMember, presence?: PresenceOptions, user?: string): SubscriberHome
 	/** The stream ended. */
 	ended(subscription: TopicsSubscription): void
 }
@@ -199,7 +200,7 @@ export class TopicsSubscription {
 		const lane = new Lane(this, topic)
 		this.#lanes.set(topic, lane)
 		lane.holdLive()
-		lane.home = this.#host.join(topic, lane, this.#options.presence)
+		lane.home = this.#host.join(topic, lane, this.#options.presence, this.#options.user)
 		const transport = this.#host.transport
 		const read = (afterId: string | undefined, k: number) => transport.replay(topic, afterId, k, REPLAY_PAGE)
 		const budget = this.#options.replayBytes
@@ -308,7 +309,7 @@ export class TopicsSubscription {
 	}
 
 	#over(): boolean {
-		return this.stream.unsentBytes + this.#pendingBytes > this.limit
+		return overLimit(this.stream, this.#pendingBytes, this.limit)
 	}
 
 	#waitForDrain(): void {
@@ -326,7 +327,7 @@ export class TopicsSubscription {
 		this.#pending = undefined
 		this.#pendingBytes = 0
 		if (this.#droppedUnsent) {
-			this.stream.write(encodeSseBytes({ event: HubEvents.dropped, data: { count: this.#droppedUnsent } }))
+			this.stream.write(droppedNotice(this.#droppedUnsent))
 			this.#droppedUnsent = 0
 		}
 		if (!this.writeNow(frames)) this.#waitForDrain()
@@ -335,14 +336,7 @@ export class TopicsSubscription {
 	#disconnect(): void {
 		this.#pending = undefined
 		this.#pendingBytes = 0
-		this.stream.write(
-			encodeSseBytes({
-				event: HubEvents.slowConsumer,
-				retry: jitteredRetry(this.#retryMs, this.#retryJitter),
-				data: { reason: 'slow consumer', limitBytes: this.limit }
-			})
-		)
-		this.stream.close('slow')
+		cutSlowConsumer(this.stream, this.#retryMs, this.#retryJitter, this.limit)
 	}
 
 	/** @internal */

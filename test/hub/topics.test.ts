@@ -170,9 +170,10 @@ for (const kind of ['memory', 'redis'] as const) {
 		})
 
 		test('sluice/client and Eden read each message’s topic as m.topic, the event name and data as sent', async () => {
+			let seen = 0
 			const read = async (source: AsyncIterable<any>) => {
 				const out: unknown[] = []
-				for await (const m of source) if (m.event === 'msg' && out.push({ topic: m.topic, data: m.data }) === 2) break
+				for await (const m of source) if (m.event === 'msg' && (seen++, out.push({ topic: m.topic, data: m.data })) === 2) break
 				return out
 			}
 			const viaClient = read(connect(`${server.url}/multi?t=x1,x2`))
@@ -181,6 +182,8 @@ for (const kind of ['memory', 'redis'] as const) {
 			const viaEden = read(data)
 			await listening(['x1', 'x2'], 2)
 			await hub.publish('x2', 'msg', 'two')
+			// Each topic starts on its own (its head read, then live): x1's frame could pass x2's held one.
+			await until(() => seen === 2, 5000, "both readers to get x2's frame")
 			await hub.publish('x1', 'msg', 'one')
 			const expected = [{ topic: 'x2', data: 'two' }, { topic: 'x1', data: 'one' }]
 			expect(await viaClient).toEqual(expected)

@@ -27,6 +27,12 @@ function identityApp() {
 				presence: { join: (count, user) => ({ count, user }), leave: (count, user) => ({ count, user }) }
 			})
 		)
+		.get('/rooms', ({ subscribe, query }) =>
+			subscribe(['lobby', 'desk'], {
+				user: query.user,
+				presence: { join: (count, user) => ({ count, user }), leave: (count, user) => ({ count, user }) }
+			})
+		)
 		.get('/sse', ({ sse, query }) =>
 			sse(async (s) => void (await s.send('hello', { n: 1 }), await s.sleep(60_000).catch(() => {})), { user: query.user, heartbeatMs: 0 })
 		)
@@ -91,6 +97,26 @@ describe('a user on streams', () => {
 		// No selector would close everything: refused.
 		expect(() => registry().close({})).toThrow(/give a user or a topic/)
 		bob.close()
+	})
+
+	test('a stream of many topics: its presence join and leave on each topic carry its user', async () => {
+		const { url, registry } = identityApp()
+		const alice = await readSse(`${url}/rooms?user=alice`)
+		await until(() => registry().count === 1, 2000, "alice's stream")
+		const bob = await readSse(`${url}/rooms?user=bob`)
+		const presence = (event: string) =>
+			alice.events
+				.filter((e) => e.event === event)
+				.map((e) => e.data)
+				.sort()
+		// Her own joins and Bob's, on each of the two topics.
+		await until(() => presence('join').length === 4, 2000, 'four joins')
+		const join = (count: number, user: string) => JSON.stringify({ count, user })
+		expect(presence('join')).toEqual([join(1, 'alice'), join(1, 'alice'), join(2, 'bob'), join(2, 'bob')])
+		bob.close()
+		await until(() => presence('leave').length === 2, 2000, "bob's leaves")
+		expect(presence('leave')).toEqual([join(1, 'bob'), join(1, 'bob')])
+		alice.close()
 	})
 
 	test('identity options are checked', () => {
