@@ -2,7 +2,8 @@ export type { ControlChannel, ControlMessage, Frame, Replay, ReplayPage, Transpo
 export { MemoryTransport, memory, type MemoryTransportOptions } from './memory'
 export { HistoryRing, type HistoryOptions } from './history'
 export { viewOf, type FrameView } from './frame-view'
-export { Subscriber, HubEvents, type SlowConsumerPolicy, type SubscriberOptions } from './subscriber'
+export { Subscriber, type SlowConsumerPolicy, type SubscriberOptions } from './subscriber'
+export { HubEvents } from './hub-events'
 export {
 	Hub,
 	BroadcastDataError,

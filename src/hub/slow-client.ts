@@ -1,6 +1,6 @@
 import { encodeSseBytes, jitteredRetry } from '../sse'
 import type { ResponseStream } from '../stream'
-import { HubEvents } from './subscriber'
+import { HubEvents } from './hub-events'
 
 /** @internal True when the bytes in `stream` and `waiting` behind it pass `limit`: the slow-consumer policy applies. */
 export const overLimit = (stream: ResponseStream, waiting: number, limit: number): boolean => stream.unsentBytes + waiting > limit
