@@ -9,6 +9,7 @@ import { Type as t } from '@sinclair/typebox'
 import { until } from '../support/server'
 import { idsOf, parseEvents } from './sse-events'
 import { lateHistory } from './transports'
+import { readTextInto } from '../support/read-text'
 
 /** An SSE stream whose body is read as it arrives. */
 function reader() {
@@ -20,15 +21,7 @@ function reader() {
 		return write(chunk, events)
 	}
 	const state = { text: '', stream, chunks }
-	;(async () => {
-		const r = stream.response.body!.getReader()
-		const d = new TextDecoder()
-		for (;;) {
-			const { value, done } = await r.read()
-			if (done) return
-			state.text += d.decode(value, { stream: true })
-		}
-	})()
+	void readTextInto(stream.response, state)
 	return state
 }
 

@@ -5,6 +5,7 @@ import { ResponseStream } from '../../src/stream'
 import { Hub, HubEvents, MemoryTransport } from '../../src/hub'
 import { until } from '../support/server'
 import { idsOf, parseEvents } from './sse-events'
+import { readTextInto } from '../support/read-text'
 
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
@@ -14,15 +15,7 @@ function lateReader() {
 	const state = {
 		text: '',
 		stream,
-		read: async () => {
-			const r = stream.response.body!.getReader()
-			const d = new TextDecoder()
-			for (;;) {
-				const { value, done } = await r.read()
-				if (done) return
-				state.text += d.decode(value, { stream: true })
-			}
-		}
+		read: () => readTextInto(stream.response, state)
 	}
 	return state
 }

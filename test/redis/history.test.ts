@@ -11,6 +11,7 @@ import { until } from '../support/server'
 import { needService, redisAnswers, redisUrl } from '../support/services'
 import { dropTestKeys, redisServerInstalled, startOwnRedis, uniquePrefix, type OwnRedis } from '../support/redis-server'
 import { idsOf, parseEvents } from '../hub/sse-events'
+import { readTextInto } from '../support/read-text'
 
 const { skip } = needService('redis', (await redisAnswers()) && redisServerInstalled)
 const encoder = new TextEncoder()
@@ -55,15 +56,7 @@ async function monitor(port: number): Promise<{ lines: string[]; close(): void }
 function reader() {
 	const stream = new ResponseStream({ contentType: 'text/event-stream', heartbeatMs: 0 })
 	const state = { text: '', stream }
-	;(async () => {
-		const r = stream.response.body!.getReader()
-		const d = new TextDecoder()
-		for (;;) {
-			const { value, done } = await r.read()
-			if (done) return
-			state.text += d.decode(value, { stream: true })
-		}
-	})()
+	void readTextInto(stream.response, state)
 	return state
 }
 
