@@ -39,9 +39,9 @@ export type SubscribeFunction = <Events extends Record<string, unknown> = Record
  */
 export const broadcastPlugin = <Events extends PublishEvents = PublishEvents>(options: BroadcastOptions<Events> = {}) => {
 	const broadcast = broadcastFor(options)
-	const helpers = helpersDerive((context) => ({
-		subscribe: ((topic, subscription) => broadcast.subscribe(context, topic, subscription)) as SubscribeFunction
-	}))
+	const helpers = helpersDerive({
+		subscribe: (context) => ((topic, subscription) => broadcast.subscribe(context, topic, subscription)) as SubscribeFunction
+	})
 	return hubPlugin(broadcast, options).onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
 }
 

@@ -20,9 +20,9 @@ export type FileFunction = (name: string, options?: Partial<FileOptions> & Strea
  */
 export const filePlugin = (defaults: FilePluginOptions = {}) => {
 	const file = fileFor(defaults)
-	return helpersPlugin('sluice/file', defaults, (context) => ({
-		file: ((name, options) => file(context, name, options)) as FileFunction
-	}))
+	return helpersPlugin('sluice/file', defaults, {
+		file: (context) => ((name, options) => file(context, name, options)) as FileFunction
+	})
 }
 
 /** Answers a request's file() call (used by filePlugin and streaming()). */

@@ -49,16 +49,16 @@ export const streaming = <Events extends PublishEvents = PublishEvents>(options:
 	const file = fileFor(options.file ?? {})
 	const stream = streamFor(options.stream ?? {})
 	const broadcast = broadcastFor({ ...options.broadcast, transport: options.transport })
-	// One derive for every helper: each global derive is paid by every request of the app. The
-	// helpers are arrows in one scope (the request's context), made here rather than by a call each.
-	const helpers = helpersDerive((context) => ({
-		sse: ((source: SseSource, options?: SseOptions & StreamIdentity) => sse(context, source, options)) as SseFunction,
-		ndjson: ((source, options) => ndjson.ndjson(context, source, options)) as NdjsonFunction,
-		ndjsonBody: ((schema, options) => ndjson.ndjsonBody(context, schema, options as never)) as NdjsonBodyFunction,
-		file: ((name, options) => file(context, name, options)) as FileFunction,
-		stream: ((source, options) => stream(context, source, options)) as StreamFunction,
-		subscribe: ((topic, subscription) => broadcast.subscribe(context, topic, subscription)) as SubscribeFunction
-	}))
+	// One derive for every helper: each global derive is paid by every request of the app. Each
+	// helper is made when a handler takes it (see helpersDerive).
+	const helpers = helpersDerive({
+		sse: (context) => ((source: SseSource, options?: SseOptions & StreamIdentity) => sse(context, source, options)) as SseFunction,
+		ndjson: (context) => ((source, options) => ndjson.ndjson(context, source, options)) as NdjsonFunction,
+		ndjsonBody: (context) => ((schema, options) => ndjson.ndjsonBody(context, schema, options as never)) as NdjsonBodyFunction,
+		file: (context) => ((name, options) => file(context, name, options)) as FileFunction,
+		stream: (context) => ((source, options) => stream(context, source, options)) as StreamFunction,
+		subscribe: (context) => ((topic, subscription) => broadcast.subscribe(context, topic, subscription)) as SubscribeFunction
+	})
 	return new Elysia({ name: 'sluice', seed: seedOf(options) })
 		.use(connectionsPlugin(options.connections))
 		.use(hubPlugin(broadcast, options.broadcast ?? {}))

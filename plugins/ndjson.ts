@@ -48,10 +48,10 @@ export type NdjsonBodyFunction = <S extends TSchema | undefined = undefined>(
  */
 export const ndjsonPlugin = (defaults: NdjsonPluginOptions = {}) => {
 	const make = ndjsonFor(defaults)
-	return helpersPlugin('sluice/ndjson', defaults, (context) => ({
-		ndjson: ((source, options) => make.ndjson(context, source, options)) as NdjsonFunction,
-		ndjsonBody: ((schema, options) => make.ndjsonBody(context, schema, options as never)) as NdjsonBodyFunction
-	}))
+	return helpersPlugin('sluice/ndjson', defaults, {
+		ndjson: (context) => ((source, options) => make.ndjson(context, source, options)) as NdjsonFunction,
+		ndjsonBody: (context) => ((schema, options) => make.ndjsonBody(context, schema, options as never)) as NdjsonBodyFunction
+	})
 }
 
 /** Answers a request's ndjson() and ndjsonBody() calls (used by ndjsonPlugin and streaming()). */

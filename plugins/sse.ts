@@ -48,9 +48,9 @@ export interface SseFunction {
  */
 export const ssePlugin = (defaults: SsePluginOptions = {}) => {
 	const sse = sseFor(defaults)
-	return helpersPlugin('sluice/sse', defaults, (context) => ({
-		sse: ((source: SseSource, options?: SseOptions & StreamIdentity) => sse(context, source, options)) as SseFunction
-	}))
+	return helpersPlugin('sluice/sse', defaults, {
+		sse: (context) => ((source: SseSource, options?: SseOptions & StreamIdentity) => sse(context, source, options)) as SseFunction
+	})
 }
 
 /** What sse() takes as its source. */

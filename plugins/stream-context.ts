@@ -14,10 +14,11 @@ export interface HandlerContext {
 	set?: unknown
 }
 
-/** The context fields a helper is made from, as the derive receives them. */
-interface DeriveInput {
+/** What the derive touches of Elysia's context: its request and route, and its prototype. */
+interface RequestFields {
 	request: Request
 	route: string
+	__proto__?: object
 }
 
 /** What a helper of one request is made from: its context, and what the app's plugins share. */
@@ -28,24 +29,31 @@ export interface HelperContext extends HandlerContext {
 	hub?: Hub
 }
 
+/** How each helper of a request is made from its context (see helpersDerive). */
+export type HelperFactories<T> = { [K in keyof T]: (context: HelperContext) => T[K] }
+
+// What the derive hands Elysia to merge into the context: nothing, the helpers are on its prototype.
+const NOTHING = Object.freeze({})
+
 /**
- * The global derive of a streaming plugin: `make` builds the request's helpers
- * (sse, ndjson, ...) from the few context fields they need. The server, the
- * connection registry and the hub come from the app's start, not from the
- * context: asking Elysia for `server`, `path` or `set` costs every request of
- * the app more than the rest of a plain route (`set` turns Elysia's compact
- * response mapping off), and a stream's error hooks get a `set` of their own.
- * Named fields, not the whole context: Elysia infers what each route parses
- * from what hooks touch, and a hook that takes it all would parse every body.
- * Each request gets one small object (its request and route; what the app
- * shares is read through its prototype), which the helpers close over.
+ * The global derive of a streaming plugin. The helpers (sse, ndjson, ...) are
+ * getters on a prototype the derive gives each request's context, so a request
+ * pays for a helper only when its handler takes it: Elysia copies a derive's
+ * result onto the context with Object.assign, which would build every helper of
+ * every request, those of the routes that do not stream too (docs/benchmarks.md).
+ * A getter builds its helper from the context's `request` and `route`; the
+ * server, the connection registry and the hub come from the app's start:
+ * asking Elysia for `server`, `path` or `set` costs every request of the app
+ * more than the rest of a plain route (`set` turns Elysia's compact response
+ * mapping off), and a stream's error hooks get a `set` of their own. Several
+ * Sluice plugins on one app chain their prototypes.
  *
  * @example
  * const sse = sseFor(defaults)
- * const helpers = helpersDerive((context) => ({ sse: sse(context) }))
+ * const helpers = helpersDerive({ sse: (context) => (source, options) => sse(context, source, options) })
  * new Elysia().onStart(helpers.onStart).derive({ as: 'global' }, helpers.derive)
  */
-export function helpersDerive<T>(make: (context: HelperContext) => T) {
+export function helpersDerive<T extends object>(factories: HelperFactories<T>) {
 	let server: Server<unknown> | null = null
 	// Until the app starts (a request through app.handle()), a registry of this plugin's own.
 	let registry: ConnectionRegistry | undefined
@@ -65,6 +73,22 @@ export function helpersDerive<T>(make: (context: HelperContext) => T) {
 			return hub
 		}
 	}
+	const getters: PropertyDescriptorMap = {}
+	for (const [name, make] of Object.entries(factories) as [string, (context: HelperContext) => unknown][])
+		getters[name] = {
+			get(this: RequestFields) {
+				return make(new RequestContext(this.request, this.route))
+			},
+			configurable: true
+		}
+	const helpers = Object.defineProperties({}, getters)
+	// This plugin's helpers in front of another's (or anything else a context was given), made once per pair.
+	const chained = new WeakMap<object, object>()
+	const inFrontOf = (proto: object): object => {
+		let both = chained.get(proto)
+		if (!both) chained.set(proto, (both = Object.create(proto, getters) as object))
+		return both
+	}
 	return {
 		/** Learns the app (for its error hooks), its server, and what its plugins share. */
 		onStart(app: AnyElysia): void {
@@ -73,25 +97,22 @@ export function helpersDerive<T>(make: (context: HelperContext) => T) {
 			registry = registryOf(app)
 			hub = hubOf(app)
 		},
-		// Elysia reads a hook's source to guess whether it returns a promise: `=> f(` or `return f(`
-		// (which Bun's transpiler makes of `const x = f(); return x`) reads as yes, and then every
-		// route of the app awaits it, about 70 ns a request. The body is written to read as what it
-		// is (test/plugins/overhead.test.ts checks that a plain route's answer is not a promise).
-		derive({ request, route }: DeriveInput): T {
-			const helpers = make(new RequestContext(request, route))
-			if (helpers) return helpers
-			throw new TypeError('sluice: a helpers factory made nothing')
+		// Elysia reads a hook's source to learn what it needs. So this body passes the context to no
+		// call (that would make every route parse its body and more), reads `route` by name (so that
+		// Elysia sets it on the context), and reads as synchronous: `=> f(` or `return f(` would make
+		// every route await it (test/plugins/overhead.test.ts checks all three).
+		derive(context: RequestFields): T {
+			void context.route
+			const proto = context.__proto__
+			if (proto !== helpers) context.__proto__ = proto === Object.prototype ? helpers : inFrontOf(proto!)
+			return NOTHING as T
 		}
 	}
 }
 
-/** A plugin named `name` that adds the helpers `make` builds for each request (see helpersDerive). */
-export function helpersPlugin<T extends Record<string, unknown>>(
-	name: string,
-	options: object,
-	make: (context: HelperContext) => T
-) {
-	const helpers = helpersDerive(make)
+/** A plugin named `name` that adds the helpers `factories` make for each request (see helpersDerive). */
+export function helpersPlugin<T extends Record<string, unknown>>(name: string, options: object, factories: HelperFactories<T>) {
+	const helpers = helpersDerive(factories)
 	return new Elysia({ name, seed: seedOf(options) })
 		.onStart(helpers.onStart)
 		.derive({ as: 'global' }, helpers.derive)

@@ -22,9 +22,9 @@ export type StreamFunction = (source: Source<Chunk> | BodyStreamCallback, option
  */
 export const streamPlugin = (defaults: StreamPluginOptions = {}) => {
 	const stream = streamFor(defaults)
-	return helpersPlugin('sluice/stream', defaults, (context) => ({
-		stream: ((source, options) => stream(context, source, options)) as StreamFunction
-	}))
+	return helpersPlugin('sluice/stream', defaults, {
+		stream: (context) => ((source, options) => stream(context, source, options)) as StreamFunction
+	})
 }
 
 /** Answers a request's stream() call (used by streamPlugin and streaming()). */
