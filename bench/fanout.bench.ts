@@ -3,7 +3,7 @@
 // per-client queue, and Hono's streamSSE, each server in its own process, in one run.
 // Env: SIZES=1000,5000 KINDS=raw,sluice DELIVERIES=300000 ROUNDS=2 BURST=10 BURST_N=5000.
 // Capacity first (idle subscribers: memory per subscriber and fixed, setup rate), at
-// CAPACITY=5000,10000,15000 in steps of one server process (CAPACITY=0 skips it; CAPACITY_ROUNDS=2;
+// CAPACITY=5000,10000,15000 in steps of one server process (CAPACITY=0 skips it; CAPACITY_ROUNDS=3;
 // TYPES=1 prints the JS heap by object type).
 // Many topics (docs/topics.md): TOPIC_CLIENTS=5000 clients each on 5 topics, over one stream
 // each against 5 streams each (TOPIC_CLIENTS=0 leaves it out).
@@ -21,6 +21,7 @@ const kinds = [
 	['raw Bun.serve', 'raw'],
 	['raw stream in an Elysia route', 'elysia-raw'],
 	['raw stream in an Elysia route with streaming()', 'elysia-raw-plugins'],
+	['raw stream in an Elysia route, reading peer address and Last-Event-ID', 'elysia-raw-reads'],
 	['sluice broadcast', 'sluice'],
 	['sluice hub on Bun.serve, no Elysia', 'bare'],
 	['Elysia generator + queue', 'elysia'],
@@ -28,7 +29,9 @@ const kinds = [
 ] as const
 // Measured on demand: the hub on plain Bun.serve (no Elysia), KINDS=raw,sluice,bare; the floor
 // with streaming() on the app (what the plugins cost a stream they do not serve), elysia-raw-plugins.
-const only = process.env.KINDS?.split(',') ?? ['raw', 'elysia-raw', 'sluice', 'elysia', 'hono', 'topics', 'topic-streams']
+const only = process.env.KINDS?.split(',') ?? ['raw', 'elysia-raw', 'elysia-raw-reads', 'sluice', 'elysia', 'hono', 'topics', 'topic-streams']
+/** The reading floor is a capacity row: its deliveries are the floor's. */
+const deliveryKinds = kinds.filter(([, kind]) => kind !== 'elysia-raw-reads')
 /** Topics each client reads in the many-topics rows, and how many clients. */
 const TOPICS = 5
 const TOPIC_CLIENTS = Number(process.env.TOPIC_CLIENTS ?? 5000)
@@ -187,12 +190,12 @@ async function bestOf(n: number, contenders: readonly (readonly [string, string]
 // after each step of connections in one process (5,000, then 5,000 more, ...): the slope is what
 // one more subscriber costs, the intercept what appears with the first connections (pools, code
 // compiled, heap growth). Steps in one process keep the slope clear of what differs between
-// processes. Each contender runs CAPACITY_ROUNDS times, interleaved; its round with the least
-// server CPU per open is reported (the machine is shared with the client and its host).
+// processes. Each contender runs CAPACITY_ROUNDS times, interleaved: memory is the mean of the
+// rounds, CPU per open the least disturbed round (the machine is shared with the client and its host).
 const CAPACITY = (process.env.CAPACITY ?? '5000,10000,15000').split(',').map(Number).filter((n) => n > 0)
-const CAPACITY_ROUNDS = Number(process.env.CAPACITY_ROUNDS ?? 2)
+const CAPACITY_ROUNDS = Number(process.env.CAPACITY_ROUNDS ?? 3)
 const SHOW_TYPES = process.env.TYPES === '1'
-const capacityKinds = kinds.filter(([, kind]) => ['raw', 'elysia-raw', 'sluice', 'elysia', 'bare', 'elysia-raw-plugins'].includes(kind) && only.includes(kind))
+const capacityKinds = kinds.filter(([, kind]) => ['raw', 'elysia-raw', 'elysia-raw-reads', 'sluice', 'elysia', 'bare', 'elysia-raw-plugins'].includes(kind) && only.includes(kind))
 // The servers are started with their descriptor limit at the hard limit; the client holds every socket itself.
 const hardLimit = Number(Bun.spawnSync(['bash', '-c', 'ulimit -Hn']).stdout.toString().trim()) || 1024
 const fitting = CAPACITY.filter((n) => n + 1000 <= hardLimit)
@@ -258,26 +261,32 @@ function fit(points: { n: number; y: number }[]): { slope: number; intercept: nu
 }
 
 if (fitting.length) {
-	const results = new Map<string, Awaited<ReturnType<typeof capacity>>>()
+	const rounds = new Map<string, Awaited<ReturnType<typeof capacity>>[]>()
 	for (let round = 0; round < CAPACITY_ROUNDS; round++)
-		for (const [name, kind] of capacityKinds) {
-			const result = await capacity(kind, fitting)
-			if (result.openUs < (results.get(name)?.openUs ?? Infinity)) results.set(name, result)
-		}
+		for (const [name, kind] of capacityKinds) rounds.set(name, [...(rounds.get(name) ?? []), await capacity(kind, fitting)])
 	const KB = 1024
 	const MB = 1024 * 1024
-	const lines = [...results].map(([name, { points, openUs, before }]) => {
-		const rss = fit(points.map((r) => ({ n: r.n, y: r.rss })))
-		const heap = fit(points.map((r) => ({ n: r.n, y: r.heap })))
+	const mean = (xs: number[]) => xs.reduce((a, x) => a + x, 0) / xs.length
+	// Memory: the mean of the rounds' fits (RSS moves a little between processes), and the spread
+	// of their slopes. CPU and setup rate: the least disturbed round.
+	const lines = [...rounds].map(([name, results]) => {
+		const fits = results.map(({ points }) => ({
+			rss: fit(points.map((r) => ({ n: r.n, y: r.rss }))),
+			heap: fit(points.map((r) => ({ n: r.n, y: r.heap })))
+		}))
+		const best = results.reduce((a, r) => (r.openUs < a.openUs ? r : a))
+		const slopes = fits.map((f) => f.rss.slope / KB)
 		const values: Record<string, number | string> = {}
-		for (const r of points) values[`RSS growth ${r.n.toLocaleString('en-US')}, MB`] = r.rss / MB
-		values['per subscriber KB (slope)'] = rss.slope / KB
-		values['fixed MB (intercept)'] = rss.intercept / MB
-		values['JS heap per subscriber KB'] = heap.slope / KB
-		values['JS heap fixed MB'] = heap.intercept / MB
-		values['setup conn/s (mean of steps)'] = points.reduce((a, r) => a + r.setup, 0) / points.length
-		values['server µs/open'] = openUs
-		return { name, values, runs: points, before }
+		for (const [i, r] of best.points.entries())
+			values[`RSS growth ${r.n.toLocaleString('en-US')}, MB`] = mean(results.map((x) => x.points[i]!.rss)) / MB
+		values['per subscriber KB (slope)'] = mean(slopes)
+		values['slope spread KB'] = `${Math.min(...slopes).toFixed(2)}–${Math.max(...slopes).toFixed(2)}`
+		values['fixed MB (intercept)'] = mean(fits.map((f) => f.rss.intercept)) / MB
+		values['JS heap per subscriber KB'] = mean(fits.map((f) => f.heap.slope)) / KB
+		values['JS heap fixed MB'] = mean(fits.map((f) => f.heap.intercept)) / MB
+		values['setup conn/s (mean of steps)'] = mean(best.points.map((r) => r.setup))
+		values['server µs/open'] = best.openUs
+		return { name, values, runs: best.points, before: best.before }
 	})
 	const floor = lines.find((l) => l.name === 'raw stream in an Elysia route')?.values
 	for (const l of lines)
@@ -288,7 +297,7 @@ if (fitting.length) {
 			l.values['server opens/CPU s vs floor'] = ((floor['server µs/open'] as number) / (l.values['server µs/open'] as number)).toFixed(2)
 		}
 	printTable(
-		`Capacity: idle subscribers, RSS and JS heap after GC in the server, in steps of one process (fit over ${fitting.map((n) => n.toLocaleString('en-US')).join(', ')}; best of ${CAPACITY_ROUNDS}); the ratio columns are of the client-seen setup rate`,
+		`Capacity: idle subscribers, RSS and JS heap after GC in the server, in steps of one process (fit over ${fitting.map((n) => n.toLocaleString('en-US')).join(', ')}; memory: mean of ${CAPACITY_ROUNDS} rounds, CPU and setup: the best); the ratio columns are of the client-seen setup rate`,
 		lines.map(({ name, values }) => ({ name, values })),
 		'setup conn/s (mean of steps)',
 		['raw Bun.serve', 'raw stream in an Elysia route']
@@ -325,7 +334,7 @@ if (fitting.length) {
 }
 
 for (const n of SIZES) {
-	const rows = await bestOf(n, kinds)
+	const rows = await bestOf(n, deliveryKinds)
 	printTable(`Fan-out to ${n.toLocaleString('en-US')} subscribers, 200-byte events`, rows, 'deliveries/server CPU s', ['raw Bun.serve', 'Elysia generator + queue', 'Hono streamSSE'])
 }
 

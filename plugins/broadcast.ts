@@ -64,6 +64,7 @@ export const hubPlugin = <Events extends PublishEvents>({ hub, shareCounts }: Br
  */
 export function broadcastFor<Events extends PublishEvents>(options: BroadcastOptions<Events>): Broadcast<Events> {
 	const { sse: sseDefaults = {}, transport = memory(), registry: events, ...hubOptions } = options
+	const hasDefaults = Object.keys(sseDefaults).length > 0
 	const registry = laterRegistry()
 	const hub = new Hub<Events>({ ...hubOptions, registry: checkerOf(events), transport: shareConnectionCounts(transport, registry) })
 	const subscribe = (
@@ -71,18 +72,15 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 		topic: string | readonly string[],
 		subscription: SubscriptionOptions & StreamIdentity = {}
 	): Response => {
-		const { expiresAt } = subscription
 		const many = typeof topic !== 'string'
 		// A set of topics the stream cannot carry is the request's fault: a 400, before anything opens.
 		if (many) checkTopics([...new Set(topic)], subscription.maxTopics)
 		// The user stays in the subscription's options too: presence events are given it.
-		const ctx = streamContext(context, context.registry, 'sse', many ? [...new Set(topic)] : [topic], {
-			user: subscription.user,
-			expiresAt
-		})
+		const ctx = streamContext(context, context.registry, 'sse', many ? [...new Set(topic)] : [topic], subscription)
 		// The app's one hub: another broadcastPlugin of the app may have made it.
 		const appHub = context.hub ?? hub
-		const options: SubscriptionOptions = { ...sseDefaults, ...subscription }
+		// The subscription's own options as they are, unless there are defaults to merge or a hook to add.
+		const options: SubscriptionOptions = many || hasDefaults ? { ...sseDefaults, ...subscription } : subscription
 		if (many)
 			options.onTopicsChange = (topics, stream) => {
 				context.registry.setTopics(stream.id, topics)

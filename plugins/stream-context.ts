@@ -1,5 +1,5 @@
 import type { Server } from 'bun'
-import { ConnectionRegistry, identityOf, refusalResponse, type LiveStream, type StreamIdentity, type StreamKind } from '../src/connections'
+import { ConnectionRegistry, identityOf, refusalResponse, type ConnectionInfo, type LiveStream, type StreamIdentity, type StreamKind } from '../src/connections'
 import type { Hub } from '../src/hub'
 import { Elysia, type AnyElysia } from 'elysia'
 import { rememberApp, reportStreamError } from './app-errors'
@@ -161,15 +161,10 @@ export function streamContext(
 		onOpen: (stream: LiveStream) => {
 			// A helper that skipped admit() still may not pass the limits: its stream ends at once.
 			if (!admitted && admit()) return stream.close('server')
-			registry.add(stream, {
-				kind,
-				route,
-				topics,
-				address,
-				userAgent: request.headers.get('user-agent') ?? undefined,
-				...(user !== undefined && { user }),
-				...(expiresAt !== undefined && { expiresAt })
-			})
+			const info: ConnectionInfo = { kind, route, topics, address, userAgent: request.headers.get('user-agent') ?? undefined }
+			if (user !== undefined) info.user = user
+			if (expiresAt !== undefined) info.expiresAt = expiresAt
+			registry.add(stream, info)
 		}
 	}
 }

@@ -70,6 +70,24 @@ function elysiaDirect(): Contender {
 	return directContender(app.server!.port as number, clients)
 }
 
+/**
+ * The floor that reads what a resumable, per-address limited subscription must read of its
+ * request: the peer's address, the Last-Event-ID header and the query (Bun's price for each
+ * first read, paid before any code of a plugin's own runs).
+ */
+function elysiaDirectReads(): Contender {
+	const clients = new Set<Direct>()
+	let reads = 0
+	const app = new Elysia().get('/', ({ request, server }) => {
+		const address = server?.requestIP(request)?.address
+		const lastEventId = request.headers.get('last-event-id') ?? new URLSearchParams(request.url.split('?')[1] ?? '').get('lastEventId')
+		if (address && lastEventId === null) reads++
+		return directSubscriber(request, clients)
+	})
+	app.listen({ port: 0, hostname: '127.0.0.1', idleTimeout: 0 })
+	return directContender(app.server!.port as number, clients)
+}
+
 /** The floor with streaming() on the app: what the plugins cost a stream they do not serve. */
 function elysiaDirectPlugins(): Contender {
 	const clients = new Set<Direct>()
@@ -199,6 +217,7 @@ const contenders: Record<string, () => Contender> = {
 	raw: rawBun,
 	'elysia-raw': elysiaDirect,
 	'elysia-raw-plugins': elysiaDirectPlugins,
+	'elysia-raw-reads': elysiaDirectReads,
 	sluice,
 	bare: sluiceBare,
 	elysia: elysiaGenerator,

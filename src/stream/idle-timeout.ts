@@ -2,13 +2,16 @@ import type { TimeoutSetter } from './response-stream'
 
 // Bun's idle timeout is per connection and can be set but not read. A stream
 // turns it off for its request; a body reader that sets it must not turn it
-// back on under a stream, so the requests a stream took it off for are kept here.
-const off = new WeakSet<Request>()
+// back on under a stream, so a request a stream took it off for is marked. A mark
+// on the request, not a WeakSet of them: thousands of streams open, and a weak
+// table of every one costs more than the mark (docs/benchmarks.md).
+const OFF = Symbol('sluice.idleTimeoutOff')
+type Marked = Request & { [OFF]?: true }
 
 /** Turns Bun's idle timeout off for `request`: its response is a stream that decides its own liveness. */
 export function idleTimeoutOff(server: TimeoutSetter, request: Request): void {
 	server.timeout(request, 0)
-	off.add(request)
+	;(request as Marked)[OFF] = true
 }
 
 /** Bun's longest idle timeout, in seconds. */
@@ -23,7 +26,7 @@ const TICK_SECONDS = 4
  * too long for Bun (over about 4 minutes) turns it off instead.
  */
 export function idleTimeoutAfter(server: TimeoutSetter, request: Request, ms: number): void {
-	if (off.has(request) || ms <= 0) return
+	if ((request as Marked)[OFF] || ms <= 0) return
 	const seconds = Math.ceil(ms / 1000) + 2 * TICK_SECONDS
 	server.timeout(request, seconds > MAX_SECONDS ? 0 : seconds)
 }

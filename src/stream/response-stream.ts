@@ -138,7 +138,8 @@ export class ResponseStream implements Beating, CompressorSink {
 			if (signal.aborted) queueMicrotask(() => this.gone())
 			else {
 				this.#signal = signal
-				signal.addEventListener('abort', this, { once: true })
+				// No `{ once: true }`: close() removes the listener, and the option doubles the cost of adding it.
+				signal.addEventListener('abort', this)
 			}
 		}
 		if (settings.tickEvery) joinHeartbeat(settings.tickEvery, this)
@@ -251,7 +252,9 @@ export class ResponseStream implements Beating, CompressorSink {
 		if (this.#closeReason !== undefined) return
 		this.#closeReason = reason
 		if (this.#settings.tickEvery) leaveHeartbeat(this.#settings.tickEvery, this)
-		this.#signal?.removeEventListener('abort', this)
+		// An aborted signal is done with its listeners: most streams end that way, and removing costs.
+		const signal = this.#signal
+		if (signal && !signal.aborted) signal.removeEventListener('abort', this)
 		// A compressed body ends with the compressor's last bytes, unless nobody is there to read them.
 		const settings = this.#settings
 		if (settings.codec && reason !== 'client') {
@@ -323,6 +326,7 @@ export class ResponseStream implements Beating, CompressorSink {
 		this.#early = undefined
 		this.#unsent = 0
 		for (const chunk of early ?? []) this.#send(ctrl, chunk)
+		if (early) ctrl.flush()
 		if (this.#closeReason !== undefined) {
 			if (this.#settings.finishing) return new Promise((resolve) => (this.#endPull = resolve))
 			if (this.#closeReason !== 'client') ctrl.close()
