@@ -396,8 +396,7 @@ export class ConnectionRegistry {
 		const trouble = TROUBLED_ENDS[reason]
 		if (trouble) this[troubleOf](entry, trouble, 1)
 		if (this.#closeListeners.length === 0) return
-		const connection = snapshotFor(this.#closeListeners, entry)
-		for (const listener of this.#closeListeners.slice()) guard(() => listener(connection, reason))
+		notify(this.#closeListeners, snapshotFor(this.#closeListeners, entry), reason)
 	}
 
 	/** @internal */
@@ -422,8 +421,7 @@ export class ConnectionRegistry {
 	}
 
 	#emit(listeners: OpenListener[], entry: Entry): void {
-		const connection = snapshotFor(listeners, entry)
-		for (const listener of listeners.slice()) guard(() => listener(connection))
+		notify(listeners, snapshotFor(listeners, entry), undefined)
 	}
 }
 
@@ -440,9 +438,30 @@ function guard(run: () => void): void {
 	try {
 		run()
 	} catch (error) {
-		queueMicrotask(() => {
-			throw error
-		})
+		rethrowLater(error)
+	}
+}
+
+function rethrowLater(error: unknown): void {
+	queueMicrotask(() => {
+		throw error
+	})
+}
+
+/**
+ * Calls every listener with (a, b), each guarded. A listener may add or remove listeners: several
+ * are called from a copy; one (the usual case, made per stream) is called without making one.
+ */
+function notify<A, B>(listeners: ((a: A, b: B) => void)[], a: A, b: B): void {
+	const list = listeners.length > 1 ? listeners.slice() : listeners
+	for (let i = 0, n = list.length; i < n; i++) {
+		const listener = list[i]
+		if (!listener) break
+		try {
+			listener(a, b)
+		} catch (error) {
+			rethrowLater(error)
+		}
 	}
 }
 
@@ -456,8 +475,10 @@ export const changeListener = <T extends Function>(listener: T): T => {
 }
 
 /** The snapshot listeners are given; none when none of them reads it. */
-const snapshotFor = (listeners: readonly Function[], entry: Entry): Connection =>
-	(listeners.every((l) => changeOnly.has(l)) ? undefined : snapshot(entry)) as Connection
+const snapshotFor = (listeners: readonly Function[], entry: Entry): Connection => {
+	for (const listener of listeners) if (!changeOnly.has(listener)) return snapshot(entry)
+	return undefined as unknown as Connection
+}
 
 /** A selector with a string user or topic, at least one: an empty one would close every stream. */
 function selectorOf({ user, topic }: ConnectionSelector): ConnectionSelector {

@@ -1,27 +1,34 @@
-/** Counts per key; a key whose count falls to zero is removed, so a tally never outgrows what is live. */
+/**
+ * Counts per key; a key whose count falls to zero is removed, so a tally never outgrows what is
+ * live. Each count is a box in the map: a stream's open and close each look its keys up once.
+ */
 export class Tally {
-	#counts = new Map<string, number>()
+	#counts = new Map<string, { n: number }>()
 
 	add(key: string, by = 1): void {
-		this.#counts.set(key, (this.#counts.get(key) ?? 0) + by)
+		const count = this.#counts.get(key)
+		if (count) count.n += by
+		else this.#counts.set(key, { n: by })
 	}
 
 	remove(key: string): void {
-		const left = (this.#counts.get(key) ?? 0) - 1
-		if (left > 0) this.#counts.set(key, left)
-		else this.#counts.delete(key)
+		const count = this.#counts.get(key)
+		if (!count) return
+		if (--count.n <= 0) this.#counts.delete(key)
 	}
 
 	get(key: string): number {
-		return this.#counts.get(key) ?? 0
+		return this.#counts.get(key)?.n ?? 0
 	}
 
 	/** A plain-object copy (for JSON). */
 	toObject(): Record<string, number> {
-		return Object.fromEntries(this.#counts)
+		const out: Record<string, number> = {}
+		for (const [key, { n }] of this.#counts) out[key] = n
+		return out
 	}
 
-	entries(): IterableIterator<[string, number]> {
-		return this.#counts.entries()
+	*entries(): IterableIterator<[string, number]> {
+		for (const [key, { n }] of this.#counts) yield [key, n]
 	}
 }

@@ -199,8 +199,10 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		// Listening before the history is read: what is published meanwhile is held, not lost.
 		if (replaying) sub.holdLive()
 		t.subscribers.add(sub)
-		const { leave, join } = options.presence ?? {}
+		const presence = options.presence
 		const user = options.user
+		const leave = presence?.leave
+		const join = presence?.join
 		if (leave) t.leaveEvents.set(sub, user === undefined ? leave : (count) => leave(count, user))
 		this.#countsChanged()
 		sub.joinHome(t)
@@ -338,7 +340,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 
 	#leave(t: Topic, sub: TopicMember): void {
 		t.subscribers.delete(sub)
-		const leaveEvent = t.leaveEvents.get(sub)
+		const leaveEvent = t.leaveEvents.size ? t.leaveEvents.get(sub) : undefined
 		if (leaveEvent) t.leaveEvents.delete(sub)
 		const name = t.name
 		if (t.subscribers.size === 0 && this.#topics.get(name) === t) {
@@ -358,11 +360,14 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		)
 	}
 
+	// Once per turn of the event loop, not per subscriber: each connection opens in a turn of its own,
+	// and the counts are of every topic.
 	#countsChanged(): void {
 		if (this.#countsScheduled) return
 		this.#countsScheduled = true
-		queueMicrotask(() => {
+		setImmediate(() => {
 			this.#countsScheduled = false
+			if (this.#closed) return
 			const counts: Record<string, number> = {}
 			for (const [name, t] of this.#topics) counts[countKey(name)] = t.subscribers.size
 			this.transport.setCounts(counts)

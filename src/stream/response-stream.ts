@@ -375,8 +375,9 @@ export class ResponseStream implements Beating, CompressorSink {
 
 	#wakeWaiters(): void {
 		const waiters = this.#waiters
+		if (!waiters) return
 		this.#waiters = undefined
-		for (const wake of waiters ?? []) wake()
+		for (const wake of waiters) wake()
 	}
 }
 
