@@ -206,6 +206,7 @@ interface Stats {
 	subscribers: number
 	rss: number
 	heap: number
+	capacity: number
 	extra: number
 	types?: Record<string, number>
 	sizes?: Record<string, number>
@@ -215,6 +216,8 @@ interface CapacityPoint {
 	n: number
 	rss: number
 	heap: number
+	capacity: number
+	extra: number
 	/** Connections per second of this step, as the client saw them open. */
 	setup: number
 	idle: Stats
@@ -240,7 +243,15 @@ async function capacity(kind: string, sizes: number[]) {
 			openCpuMs += (await cpu()) - cpu0
 			await Bun.sleep(200)
 			const idle = await stats(SHOW_TYPES)
-			points.push({ n: size, rss: idle.rss - before.rss, heap: idle.heap - before.heap, setup: (size - n) / setupSeconds, idle })
+			points.push({
+				n: size,
+				rss: idle.rss - before.rss,
+				heap: idle.heap - before.heap,
+				capacity: idle.capacity - before.capacity,
+				extra: idle.extra - before.extra,
+				setup: (size - n) / setupSeconds,
+				idle
+			})
 			n = size
 		}
 		return { points, openUs: (openCpuMs * 1000) / n, before }
@@ -272,7 +283,9 @@ if (fitting.length) {
 	const lines = [...rounds].map(([name, results]) => {
 		const fits = results.map(({ points }) => ({
 			rss: fit(points.map((r) => ({ n: r.n, y: r.rss }))),
-			heap: fit(points.map((r) => ({ n: r.n, y: r.heap })))
+			heap: fit(points.map((r) => ({ n: r.n, y: r.heap }))),
+			capacity: fit(points.map((r) => ({ n: r.n, y: r.capacity }))),
+			extra: fit(points.map((r) => ({ n: r.n, y: r.extra })))
 		}))
 		const best = results.reduce((a, r) => (r.openUs < a.openUs ? r : a))
 		const slopes = fits.map((f) => f.rss.slope / KB)
@@ -284,6 +297,10 @@ if (fitting.length) {
 		values['fixed MB (intercept)'] = mean(fits.map((f) => f.rss.intercept)) / MB
 		values['JS heap per subscriber KB'] = mean(fits.map((f) => f.heap.slope)) / KB
 		values['JS heap fixed MB'] = mean(fits.map((f) => f.heap.intercept)) / MB
+		// The heap's blocks (live objects and the free space among them), and what native objects
+		// (strings, buffers) report to the collector: the parts of RSS the JS side accounts for.
+		values['JS heap capacity per subscriber KB'] = mean(fits.map((f) => f.capacity.slope)) / KB
+		values['native extra per subscriber KB'] = mean(fits.map((f) => f.extra.slope)) / KB
 		values['setup conn/s (mean of steps)'] = mean(best.points.map((r) => r.setup))
 		values['server µs/open'] = best.openUs
 		return { name, values, runs: best.points, before: best.before }

@@ -246,6 +246,7 @@ const control = Bun.serve({
 				subscribers: contender.subscribers(),
 				rss: process.memoryUsage().rss,
 				heap: heap.heapSize,
+				capacity: heap.heapCapacity,
 				extra: heap.extraMemorySize,
 				// By type (the breakdown): only when asked, the list is long.
 				...(url.searchParams.has('types') ? byType() : {})
