@@ -251,7 +251,7 @@ export class ResponseStream implements Beating, CompressorSink {
 	close(reason: CloseReason = 'done'): void {
 		if (this.#closeReason !== undefined) return
 		this.#closeReason = reason
-		if (this.#settings.tickEvery) leaveHeartbeat(this.#settings.tickEvery, this)
+		if (this.#settings.tickEvery) leaveHeartbeat(this.#settings.tickEvery)
 		// An aborted signal is done with its listeners: most streams end that way, and removing costs.
 		const signal = this.#signal
 		if (signal && !signal.aborted) signal.removeEventListener('abort', this)
