@@ -83,16 +83,36 @@ const TROUBLED_ENDS: Partial<Record<CloseReason, TroubleKind>> = { slow: 'slow',
 type OpenListener = (connection: Connection) => void
 type CloseListener = (connection: Connection, reason: CloseReason) => void
 type TroubleListener = (trouble: Trouble) => void
-/** A registered stream. It listens for its own stream's end: no closure per stream. */
-class Entry implements Expiring {
+/**
+ * A registered stream: its info's fields (copied, one object per stream rather than two) and its
+ * stream. It listens for its own stream's end: no closure per stream.
+ */
+class Entry implements ConnectionInfo, Expiring {
 	expiryIndex = -1
+	readonly kind: StreamKind
+	readonly route: string
+	readonly topics: string[]
+	readonly address: string | undefined
+	readonly userAgent: string | undefined
+	readonly user: string | undefined
+	/** When it expires (epoch ms); Infinity when it does not. */
+	readonly expiresAt: number
 	constructor(
 		readonly stream: LiveStream,
-		readonly info: ConnectionInfo,
+		info: ConnectionInfo,
 		private readonly registry: ConnectionRegistry
-	) {}
-	get expiresAt(): number {
-		return this.info.expiresAt ?? Infinity
+	) {
+		this.kind = info.kind
+		this.route = info.route
+		this.topics = info.topics
+		this.address = info.address
+		this.userAgent = info.userAgent
+		this.user = info.user
+		this.expiresAt = info.expiresAt ?? Infinity
+	}
+	/** What drain reads: the entry is its own info. */
+	get info(): ConnectionInfo {
+		return this
 	}
 	streamClosed(reason: CloseReason): void {
 		this.registry[removeEntry](this, reason)
@@ -127,7 +147,7 @@ export class ConnectionRegistry {
 	#byAddress = new Tally()
 	#byKind = new Tally()
 	#byUser = new Tally()
-	#expiries = new ExpiryQueue<Entry>(({ stream, info }) => expireStream(stream, info.kind, this.options.expiry))
+	#expiries = new ExpiryQueue<Entry>(({ stream, kind }) => expireStream(stream, kind, this.options.expiry))
 	#control: ControlChannel | undefined
 	#openListeners: OpenListener[] = []
 	#closeListeners: CloseListener[] = []
@@ -151,9 +171,9 @@ export class ConnectionRegistry {
 		const entry = new Entry(stream, info, this)
 		this.#live.set(stream.id, entry)
 		this.#opened++
-		this.#tally(info, 'add')
+		this.#tally(entry, 'add')
 		stream.onClose(entry)
-		if (info.expiresAt !== undefined) this.#expiries.add(entry)
+		if (entry.expiresAt !== Infinity) this.#expiries.add(entry)
 		if (this.#openListeners.length) this.#emit(this.#openListeners, entry)
 		// Opened past admit() while a drain runs: it is drained too, or stop() would wait for it.
 		if (this.#draining) void drainStreams([entry], this.#draining)
@@ -264,8 +284,8 @@ export class ConnectionRegistry {
 	setTopics(id: number, topics: string[]): boolean {
 		const entry = this.#live.get(id)
 		if (!entry) return false
-		for (const topic of new Set(entry.info.topics)) this.#byTopic.remove(topic)
-		entry.info.topics.splice(0, entry.info.topics.length, ...topics)
+		for (const topic of new Set(entry.topics)) this.#byTopic.remove(topic)
+		entry.topics.splice(0, entry.topics.length, ...topics)
 		for (const topic of new Set(topics)) this.#byTopic.add(topic)
 		return true
 	}
@@ -348,9 +368,9 @@ export class ConnectionRegistry {
 	/** Metrics in the Prometheus text format. */
 	metrics(): string {
 		const live = { events: new Tally(), bytes: new Tally() }
-		for (const { stream, info } of this.#live.values()) {
-			live.events.add(info.kind, stream.eventsSent)
-			live.bytes.add(info.kind, stream.bytesSent)
+		for (const { stream, kind } of this.#live.values()) {
+			live.events.add(kind, stream.eventsSent)
+			live.bytes.add(kind, stream.bytesSent)
 		}
 		const sent = (what: 'events' | 'bytes', kind: StreamKind) =>
 			this.#sentByKind[what].get(kind) + live[what].get(kind)
@@ -389,10 +409,10 @@ export class ConnectionRegistry {
 	[removeEntry](entry: Entry, reason: CloseReason): void {
 		if (!this.#live.delete(entry.stream.id)) return
 		this.#expiries.remove(entry)
-		this.#tally(entry.info, 'remove')
+		this.#tally(entry, 'remove')
 		this.#closedBy.add(reason)
-		this.#sentByKind.events.add(entry.info.kind, entry.stream.eventsSent)
-		this.#sentByKind.bytes.add(entry.info.kind, entry.stream.bytesSent)
+		this.#sentByKind.events.add(entry.kind, entry.stream.eventsSent)
+		this.#sentByKind.bytes.add(entry.kind, entry.stream.bytesSent)
 		const trouble = TROUBLED_ENDS[reason]
 		if (trouble) this[troubleOf](entry, trouble, 1)
 		if (this.#closeListeners.length === 0) return
@@ -400,9 +420,8 @@ export class ConnectionRegistry {
 	}
 
 	/** @internal */
-	[troubleOf]({ info, stream }: Entry, kind: TroubleKind, count: number): void {
-		if (this.#troubleListeners.length)
-			this.#emitTrouble({ kind, route: info.route, address: info.address, id: stream.id, count })
+	[troubleOf]({ route, address, stream }: Entry, kind: TroubleKind, count: number): void {
+		if (this.#troubleListeners.length) this.#emitTrouble({ kind, route, address, id: stream.id, count })
 	}
 
 	#emitTrouble(trouble: Trouble): void {
@@ -490,16 +509,26 @@ function selectorOf({ user, topic }: ConnectionSelector): ConnectionSelector {
 
 const matcher =
 	({ user, topic }: ConnectionSelector) =>
-	({ info }: Entry): boolean =>
-		(user === undefined || info.user === user) && (topic === undefined || info.topics.includes(topic))
+	(entry: Entry): boolean =>
+		(user === undefined || entry.user === user) && (topic === undefined || entry.topics.includes(topic))
 
-const snapshot = ({ stream, info }: Entry): Connection => ({
-	...info,
-	topics: [...info.topics],
-	id: stream.id,
-	startedAt: stream.startedAt,
-	bytesSent: stream.bytesSent,
-	eventsSent: stream.eventsSent,
-	lastEventId: stream.lastEventId,
-	unsentBytes: stream.unsentBytes ?? 0
-})
+function snapshot(entry: Entry): Connection {
+	const { stream } = entry
+	const connection: Connection = {
+		kind: entry.kind,
+		route: entry.route,
+		topics: [...entry.topics],
+		address: entry.address,
+		userAgent: entry.userAgent,
+		id: stream.id,
+		startedAt: stream.startedAt,
+		bytesSent: stream.bytesSent,
+		eventsSent: stream.eventsSent,
+		lastEventId: stream.lastEventId,
+		unsentBytes: stream.unsentBytes ?? 0
+	}
+	// Only the stream's own: a connection without a user or an expiry has no such keys.
+	if (entry.user !== undefined) connection.user = entry.user
+	if (entry.expiresAt !== Infinity) connection.expiresAt = entry.expiresAt
+	return connection
+}
