@@ -1,6 +1,6 @@
 import { encodeSse } from '../sse/encode'
 import { jitteredRetry } from '../sse/retry'
-import type { ConnectionInfo, LiveStream, StreamKind } from './types'
+import type { LiveStream, StreamKind } from './types'
 
 /** What a farewell frame may say. */
 export interface FarewellContext {
@@ -76,15 +76,15 @@ export function farewellResponseBody(
 
 /** Closes `entries`: a farewell and close for kinds that have one, the grace period for the others. */
 export async function drainStreams(
-	entries: { stream: LiveStream; info: ConnectionInfo }[],
+	entries: { stream: LiveStream; kind: StreamKind }[],
 	{ graceMs = 5000, retryMs = 1000, retryJitter = 0.5, reason = 'server shutting down', farewells }: DrainOptions = {}
 ): Promise<DrainResult> {
 	const byKind = { ...defaultFarewells, ...farewells }
 	const waiting: LiveStream[] = []
 	let farewelled = 0
-	for (const { stream, info } of entries) {
+	for (const { stream, kind } of entries) {
 		if (stream.closed) continue
-		const farewell = byKind[info.kind]
+		const farewell = byKind[kind]
 		// A stream that cannot take a last frame (a zero-copy download) gets the grace period.
 		if (!farewell || !stream.write) {
 			waiting.push(stream)

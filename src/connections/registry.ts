@@ -110,10 +110,6 @@ class Entry implements ConnectionInfo, Expiring {
 		this.user = info.user
 		this.expiresAt = info.expiresAt ?? Infinity
 	}
-	/** What drain reads: the entry is its own info. */
-	get info(): ConnectionInfo {
-		return this
-	}
 	streamClosed(reason: CloseReason): void {
 		this.registry[removeEntry](this, reason)
 	}

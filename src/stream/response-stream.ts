@@ -340,7 +340,14 @@ export class ResponseStream implements Beating, CompressorSink {
 		this.#early = undefined
 		this.#unsent = 0
 		for (const chunk of early ?? []) this.#send(ctrl, chunk)
-		if (early) ctrl.flush()
+		// What was written before the pull (the opening frame) goes out now, as a direct stream's own.
+		if (early && this.#closeReason === undefined) {
+			try {
+				ctrl.flush()
+			} catch {
+				this.gone()
+			}
+		}
 		if (this.#closeReason !== undefined) {
 			if (this.#settings.finishing) return new Promise((resolve) => (this.#endPull = resolve))
 			if (this.#closeReason !== 'client') ctrl.close()
