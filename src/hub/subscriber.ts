@@ -3,7 +3,7 @@ import { jitteredRetry } from '../sse'
 import type { ResponseStream } from '../stream'
 import { viewOf, type FrameView } from './frame-view'
 import { LiveHold } from './live-hold'
-import { cutSlowConsumer, droppedNotice, overLimit } from './slow-client'
+import { Backlog, type BacklogOwner } from './backlog'
 import type { ReplayTarget } from './replay'
 import type { Frame } from './transport'
 
@@ -76,7 +76,7 @@ export interface SubscriberHome {
  * here (bounded by the limit) and go out joined in one write when it catches up.
  * While its history is replayed (src/hub/replay.ts), live frames are held here.
  */
-export class Subscriber implements ReplayTarget {
+export class Subscriber implements ReplayTarget, BacklogOwner {
 	readonly stream: ResponseStream
 	readonly topic: string
 	/** Frames dropped by drop-oldest, in total. */
@@ -86,15 +86,9 @@ export class Subscriber implements ReplayTarget {
 	#config: SubscriberConfig
 	/** Live frames held while the history is replayed, then the ids it wrote (live-hold.ts); there only then. */
 	#hold: LiveHold | undefined
-	/**
-	 * Frames waiting for the client to catch up, there while a wait for the drain runs (one field
-	 * says both: an object of 12 fields is 112 B, of 13, 160). Made on first use: most clients
-	 * never fall behind.
-	 */
-	#pending: Frame[] | undefined
-	#pendingBytes = 0
+	/** Live frames the client is behind on; made when it first falls behind (most never do). */
+	#backlog: Backlog | undefined
 	#home: SubscriberHome | undefined
-	#droppedUnsent = 0
 
 	constructor(stream: ResponseStream, topic: string, options: SubscriberOptions | SubscriberConfig = {}) {
 		this.stream = stream
@@ -119,7 +113,7 @@ export class Subscriber implements ReplayTarget {
 
 	/** Bytes queued for this client: in the stream and waiting here. */
 	get queuedBytes(): number {
-		return this.stream.unsentBytes + this.#pendingBytes
+		return this.stream.unsentBytes + (this.#backlog?.bytes ?? 0)
 	}
 
 	/** Holds live frames until startLive() (while the history is replayed). */
@@ -182,58 +176,27 @@ export class Subscriber implements ReplayTarget {
 	}
 
 	#send(frames: Frame[], bytes: Uint8Array): void {
-		const stream = this.stream
-		if (!this.#pending?.length && !stream.backpressured) {
-			stream.lastEventId = frames[frames.length - 1]!.id
-			if (!stream.write(bytes, frames.length)) this.#waitForDrain()
+		if (!this.#backlog?.holding && !this.stream.backpressured) {
+			if (!this.#write(frames, bytes)) (this.#backlog ??= new Backlog(this)).waitForDrain()
 			return
 		}
-		// The client is behind: hold the frames here, within the limit, until it drains.
-		this.#waitForDrain()
-		const pending = this.#pending!
-		for (const f of frames) {
-			pending.push(f)
-			this.#pendingBytes += f.bytes.byteLength
-		}
-		if (this.#over()) {
-			if (this.#config.policy === 'disconnect') return this.#disconnect()
-			while (pending.length && this.#over()) {
-				this.#pendingBytes -= pending.shift()!.bytes.byteLength
-				this.#droppedUnsent++
-				this.dropped++
-				stream.report('dropped')
-			}
-		}
+		// The client is behind: hold the frames, within the limit, until it drains.
+		;(this.#backlog ??= new Backlog(this)).hold(frames, this.#config)
 	}
 
-	#over(): boolean {
-		return overLimit(this.stream, this.#pendingBytes, this.#config.limit)
+	#write(frames: Frame[], bytes: Uint8Array): boolean {
+		this.stream.lastEventId = frames[frames.length - 1]!.id
+		return this.stream.write(bytes, frames.length)
 	}
 
-	#waitForDrain(): void {
-		if (this.#pending) return
-		this.#pending = []
-		this.stream.drained().then(() => this.#flush())
+	/** @internal held frames, written once the client caught up */
+	writeFrames(frames: Frame[]): boolean {
+		return this.#write(frames, concat(frames))
 	}
 
-	#flush(): void {
-		const stream = this.stream
-		const frames = this.#pending
-		this.#pending = undefined
-		this.#pendingBytes = 0
-		if (stream.closed || !frames?.length) return
-		if (this.#droppedUnsent) {
-			stream.write(droppedNotice(this.#droppedUnsent))
-			this.#droppedUnsent = 0
-		}
-		stream.lastEventId = frames[frames.length - 1]!.id
-		if (!stream.write(concat(frames), frames.length)) this.#waitForDrain()
-	}
-
-	#disconnect(): void {
-		this.#pending = undefined
-		this.#pendingBytes = 0
-		const { retryMs, retryJitter, limit } = this.#config
-		cutSlowConsumer(this.stream, retryMs, retryJitter, limit)
+	/** @internal drop-oldest let a frame go */
+	droppedOne(): void {
+		this.dropped++
+		this.stream.report('dropped')
 	}
 }

@@ -71,7 +71,7 @@ export class Lane implements ReplayTarget, TopicMember {
 
 	writeFrame(frame: Frame): boolean {
 		// A removed topic's replay runs out without writing.
-		return this.current ? this.owner.writeNow([frame]) : true
+		return this.current ? this.owner.writeFrames([frame]) : true
 	}
 
 	writeNotice(data: { lastEventId: string | undefined; replayed: number }): void {

@@ -3,7 +3,7 @@ import type { ResponseStream } from '../stream'
 import { viewOf } from './frame-view'
 import type { PresenceOptions, SubscribeOptions } from './hub'
 import { REPLAY_INCOMPLETE, REPLAY_PAGE, replayHistory } from './replay'
-import { cutSlowConsumer, droppedNotice, overLimit } from './slow-client'
+import { Backlog, type BacklogOwner, type SlowConsumerRule } from './backlog'
 import type { SlowConsumerPolicy, SubscriberHome } from './subscriber'
 import { checkTopics, MAX_TOPICS, parseCursor, tagsOf, TopicsError } from './topic-cursor'
 import { idTailLength, topicVariant, writeIdTail } from './topic-frame'
@@ -67,7 +67,7 @@ const utf8 = new TextEncoder()
  * the position in every topic, computed when the bytes are written: whatever
  * the client last received names exactly what it has, in every topic.
  */
-export class TopicsSubscription {
+export class TopicsSubscription implements BacklogOwner {
 	readonly stream: ResponseStream
 	/** Frames dropped by drop-oldest, in total. */
 	dropped = 0
@@ -79,21 +79,19 @@ export class TopicsSubscription {
 	readonly #positions = new Map<string, number>()
 	/** Per topic, its cursor entry (tag and position), made when the position moves: a cursor is then a join. */
 	#entries = new Map<string, string>()
-	#pending: Frame[] | undefined
-	#pendingBytes = 0
-	#droppedUnsent = 0
-	#waiting = false
-	#retryMs: number
-	#retryJitter: number
+	/** Live frames the client is behind on; made when it first falls behind. */
+	#backlog: Backlog | undefined
+	readonly #rule: SlowConsumerRule
 
 	/** @internal use hub.subscribe(stream, [topics]) */
 	constructor(host: TopicsHost, stream: ResponseStream, options: TopicsSettings) {
 		this.#host = host
 		this.stream = stream
 		this.#options = options
-		this.#retryMs = options.retryMs ?? 1000
-		this.#retryJitter = options.retryJitter ?? 0.5
-		jitteredRetry(this.#retryMs, this.#retryJitter) // refuses a bad jitter now, not at the cut-off
+		const retryMs = options.retryMs ?? 1000
+		const retryJitter = options.retryJitter ?? 0.5
+		jitteredRetry(retryMs, retryJitter) // refuses a bad jitter now, not at the cut-off
+		this.#rule = { limit: options.maxUnsentBytes, policy: options.slowConsumer, retryMs, retryJitter }
 	}
 
 	/** The topics the stream carries now. */
@@ -103,7 +101,7 @@ export class TopicsSubscription {
 
 	/** Bytes queued for this client: in the stream and waiting here. */
 	get queuedBytes(): number {
-		return this.stream.unsentBytes + this.#pendingBytes
+		return this.stream.unsentBytes + (this.#backlog?.bytes ?? 0)
 	}
 
 	/** @internal the limit of live bytes held, per lane during its replay and for the stream. */
@@ -151,11 +149,7 @@ export class TopicsSubscription {
 		this.#lanes.delete(topic)
 		this.#positions.delete(topic)
 		this.#retag(this.#lanes.keys())
-		if (this.#pending) {
-			this.#pending = this.#pending.filter((f) => f.topic !== topic)
-			this.#pendingBytes = 0
-			for (const f of this.#pending) this.#pendingBytes += f.bytes.byteLength
-		}
+		this.#backlog?.removeTopic(topic)
 		lane.leave()
 		this.#changed()
 		return true
@@ -163,7 +157,7 @@ export class TopicsSubscription {
 
 	/** @internal the stream ended */
 	streamClosed(): void {
-		this.#pending = undefined
+		this.#backlog?.clear()
 		for (const lane of this.#lanes.values()) lane.leave()
 		this.#host.ended(this)
 	}
@@ -241,7 +235,7 @@ export class TopicsSubscription {
 	}
 
 	/** @internal Writes frames now, each with the cursor after it; false when the client is behind. */
-	writeNow(frames: Frame[]): boolean {
+	writeFrames(frames: Frame[]): boolean {
 		if (frames.length === 1) {
 			// The usual case: one frame, no arrays.
 			const frame = frames[0]!
@@ -285,58 +279,18 @@ export class TopicsSubscription {
 		this.stream.write(out)
 	}
 
-	/** @internal Live frames of one topic: written now, or queued while the client is behind. */
+	/** @internal Live frames of one topic: written now, or held while the client is behind. */
 	send(frames: Frame[]): void {
-		const stream = this.stream
-		if (!this.#pending?.length && !stream.backpressured) {
-			if (!this.writeNow(frames)) this.#waitForDrain()
+		if (!this.#backlog?.holding && !this.stream.backpressured) {
+			if (!this.writeFrames(frames)) (this.#backlog ??= new Backlog(this)).waitForDrain()
 			return
 		}
-		const pending = (this.#pending ??= [])
-		for (const f of frames) {
-			pending.push(f)
-			this.#pendingBytes += f.bytes.byteLength
-		}
-		if (this.#over()) {
-			if (this.#options.slowConsumer === 'disconnect') return this.#disconnect()
-			while (pending.length && this.#over()) {
-				this.#pendingBytes -= pending.shift()!.bytes.byteLength
-				this.#droppedUnsent++
-				this.dropped++
-			}
-		}
-		this.#waitForDrain()
+		;(this.#backlog ??= new Backlog(this)).hold(frames, this.#rule)
 	}
 
-	#over(): boolean {
-		return overLimit(this.stream, this.#pendingBytes, this.limit)
-	}
-
-	#waitForDrain(): void {
-		if (this.#waiting) return
-		this.#waiting = true
-		this.stream.drained().then(() => {
-			this.#waiting = false
-			this.#flush()
-		})
-	}
-
-	#flush(): void {
-		const frames = this.#pending
-		if (this.stream.closed || !frames?.length) return
-		this.#pending = undefined
-		this.#pendingBytes = 0
-		if (this.#droppedUnsent) {
-			this.stream.write(droppedNotice(this.#droppedUnsent))
-			this.#droppedUnsent = 0
-		}
-		if (!this.writeNow(frames)) this.#waitForDrain()
-	}
-
-	#disconnect(): void {
-		this.#pending = undefined
-		this.#pendingBytes = 0
-		cutSlowConsumer(this.stream, this.#retryMs, this.#retryJitter, this.limit)
+	/** @internal drop-oldest let a frame go */
+	droppedOne(): void {
+		this.dropped++
 	}
 
 	/** @internal */
