@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { randomBytes } from 'node:crypto'
 import { freePort } from './support/example'
+import { outputUntil } from './support/child-output'
 
 // strace is a tool, not a service CI provides: without it (or without ptrace
 // rights) the proof is skipped with a warning, never failed.
@@ -49,13 +50,7 @@ test.skipIf(skip)('whole files, single ranges and precompressed siblings leave b
 	)
 	let serverPid = 0
 	try {
-		const reader = proc.stdout.getReader()
-		let printed = ''
-		while (!printed.includes(`:${port}`)) {
-			const { value, done } = await reader.read()
-			if (done) throw new Error('server exited')
-			printed += new TextDecoder().decode(value)
-		}
+		const printed = await outputUntil(proc.stdout, new RegExp(`:${port}`))
 		serverPid = Number(/pid (\d+)/.exec(printed)![1])
 		const whole = await fetch(`http://127.0.0.1:${port}/files/data.bin`)
 		expect((await whole.arrayBuffer()).byteLength).toBe(SIZE)

@@ -4,7 +4,8 @@
 // events are being published), another takes over and no tab misses or doubles an event.
 import { afterAll, beforeAll, expect, test } from 'bun:test'
 import { Elysia } from 'elysia'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from '../support/chromium'
 import { streaming } from '../../plugins'
 import { chromiumPath, needService } from '../support/services'
 import { listen, until, type TestServer } from '../support/server'
@@ -45,10 +46,7 @@ beforeAll(async () => {
 		.get('/share-worker.js', () => new Response(worker, { headers: { 'content-type': 'text/javascript' } }))
 		.get('/', () => new Response('<!doctype html><script type="module" src="/page.js"></script>', { headers: { 'content-type': 'text/html' } }))
 	server = listen(app)
-	browser = await chromium.launch({
-		executablePath,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-	})
+	browser = await launchChromium(executablePath)
 }, 30_000)
 
 afterAll(async () => {

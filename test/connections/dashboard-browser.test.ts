@@ -6,7 +6,8 @@ import { Elysia } from 'elysia'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { chromium, type Browser, type Page, type Request } from 'playwright-core'
+import type { Browser, Page, Request } from 'playwright-core'
+import { launchChromium } from '../support/chromium'
 import { streaming } from '../../plugins'
 import { listen, until, type TestServer } from '../support/server'
 import { RawClient } from '../support/raw-http'
@@ -77,10 +78,7 @@ describe.skipIf(skip)('the dashboard in headless Chromium', () => {
 	const nodes: ClusterNode[] = []
 	beforeAll(async () => {
 		mkdirSync(artifacts, { recursive: true })
-		browser = await chromium.launch({
-			executablePath,
-			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-		})
+		browser = await launchChromium(executablePath)
 	})
 	afterAll(async () => {
 		await browser?.close()

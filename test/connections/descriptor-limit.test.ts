@@ -5,6 +5,7 @@ import { descriptorLimit, streamLimitFor } from '../../src/connections/descripto
 import { resolveLimits } from '../../src/connections/limits'
 import { RawClient } from '../support/raw-http'
 import { until } from '../support/server'
+import { outputUntil } from '../support/child-output'
 
 const clients: RawClient[] = []
 let server: Bun.Subprocess<'ignore', 'pipe', 'inherit'> | undefined
@@ -22,14 +23,7 @@ async function serverUnder(limit: number, connections: object): Promise<number> 
 		stdout: 'pipe',
 		stderr: 'inherit'
 	})
-	const reader = server.stdout.getReader()
-	let out = ''
-	while (!/:(\d+)/.test(out)) {
-		const { value, done } = await reader.read()
-		if (done) throw new Error(`server exited: ${out}`)
-		out += new TextDecoder().decode(value)
-	}
-	return Number(out.match(/:(\d+)/)![1])
+	return Number((await outputUntil(server.stdout, /:(\d+)/)).match(/:(\d+)/)![1])
 }
 
 const stats = async (port: number) =>

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'bun:test'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
+import { launchChromium } from '../support/chromium'
 import { chromiumPath, needService } from '../support/services'
 import { until } from '../support/server'
 import { shapes, startFixture } from './fixture'
@@ -21,10 +22,7 @@ beforeAll(async () => {
 	fx.app
 		.get('/client.js', () => new Response(script, { headers: { 'content-type': 'text/javascript' } }))
 		.get('/', () => new Response('<!doctype html><script src="/client.js"></script>', { headers: { 'content-type': 'text/html' } }))
-	browser = await chromium.launch({
-		executablePath,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-	})
+	browser = await launchChromium(executablePath)
 	page = await browser.newPage()
 	await page.goto(fx.server.url + '/')
 	await page.waitForFunction(() => 'sluiceRead' in globalThis)

@@ -2,7 +2,8 @@
 // sluice/client (bundled by the example): the browser's own EventSource is removed from every page.
 import { afterAll, beforeAll, describe, expect, test } from 'bun:test'
 import { mkdirSync } from 'node:fs'
-import { chromium, type Browser, type BrowserContext, type Request } from 'playwright-core'
+import type { Browser, BrowserContext, Request } from 'playwright-core'
+import { launchChromium } from '../support/chromium'
 import { startExample, type ExampleProcess } from '../support/example'
 import { chromiumPath, needService } from '../support/services'
 
@@ -52,10 +53,7 @@ describe.skipIf(skip)('pages in headless Chromium', () => {
 	const running: ExampleProcess[] = []
 	beforeAll(async () => {
 		mkdirSync(artifacts, { recursive: true })
-		browser = await chromium.launch({
-			executablePath,
-			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-		})
+		browser = await launchChromium(executablePath)
 	})
 	afterAll(async () => {
 		await browser?.close()

@@ -1,6 +1,7 @@
 // 10,000 clients in waves, dropped abruptly: every count back to 0 and the server's RSS back where it was.
 import { expect, test } from 'bun:test'
 import type { Socket } from 'bun'
+import { outputUntil } from '../support/child-output'
 
 const WAVES = 5
 const PER_WAVE = 2_000
@@ -18,10 +19,7 @@ test('churn: 10,000 subscribers in waves, dropped without a clean close', async 
 		stderr: 'inherit'
 	})
 	try {
-		const reader = server.stdout.getReader()
-		let out = ''
-		while (!/:(\d+)/.test(out)) out += new TextDecoder().decode((await reader.read()).value)
-		const port = Number(out.match(/:(\d+)/)![1])
+		const port = Number((await outputUntil(server.stdout, /:(\d+)/)).match(/:(\d+)/)![1])
 		const base = `http://127.0.0.1:${port}`
 		const stats = async (): Promise<Stats> => (await fetch(`${base}/stats`)).json() as Promise<Stats>
 		const settle = async (want: (s: Stats) => boolean, ms: number) => {

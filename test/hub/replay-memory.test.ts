@@ -3,6 +3,7 @@
 // clients used to add about 100 MB, one concatenated copy of the 1 MiB history each).
 import { expect, test } from 'bun:test'
 import net from 'node:net'
+import { outputUntil } from '../support/child-output'
 
 const CLIENTS = 100
 const HISTORY = 1024 * 1024 // the default ring
@@ -16,10 +17,7 @@ test(`${CLIENTS} clients replaying a full history without reading: server memory
 	const server = Bun.spawn(['bun', 'run', `${import.meta.dir}/replay-memory-server.ts`], { stdout: 'pipe', stderr: 'inherit' })
 	const sockets: net.Socket[] = []
 	try {
-		const reader = server.stdout.getReader()
-		let out = ''
-		while (!/:(\d+)/.test(out)) out += new TextDecoder().decode((await reader.read()).value)
-		const port = Number(out.match(/:(\d+)/)![1])
+		const port = Number((await outputUntil(server.stdout, /:(\d+)/)).match(/:(\d+)/)![1])
 		const base = `http://127.0.0.1:${port}`
 		const stats = async (): Promise<Stats> => (await fetch(`${base}/stats`)).json() as Promise<Stats>
 		// ~2 KB frames, the ring full (its oldest frames evicted), well inside the slow-consumer limit.

@@ -2,7 +2,8 @@
 // its stream ends with sluice:expired, connect() calls the page's headers function again (a new
 // login) and resumes from Last-Event-ID: the room goes on, no message is lost or shown twice.
 import { afterAll, describe, expect, test } from 'bun:test'
-import { chromium, type Browser, type Request } from 'playwright-core'
+import type { Browser, Request } from 'playwright-core'
+import { launchChromium } from '../support/chromium'
 import { startExample, type ExampleProcess } from '../support/example'
 import { chromiumPath, needService } from '../support/services'
 import { bearer, CHAT_SECRET, chatToken } from '../support/chat'
@@ -21,10 +22,7 @@ describe.skipIf(skip)('the chat page with expiring tokens (Chromium)', () => {
 
 	test('logs in, and reads the room across token expiries without losing or repeating a message', async () => {
 		app = await startExample('chat', { env: { TOKEN_TTL_S: '1', HEARTBEAT_MS: '500', CHAT_SECRET } })
-		browser = await chromium.launch({
-			executablePath,
-			args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync']
-		})
+		browser = await launchChromium(executablePath)
 		const context = await browser.newContext()
 		const requests: Request[] = []
 		context.on('request', (r) => requests.push(r))
