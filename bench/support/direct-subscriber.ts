@@ -11,21 +11,30 @@ export interface Direct {
  * leaves on abort. `first()` (e.g. a replay) is written after the opening comment, in the
  * same tick the client joins, so nothing published meanwhile is missed.
  */
-export function directSubscriber(request: Request, clients: Set<Direct>, first?: () => Uint8Array | undefined): Response {
+export function directSubscriber(
+	request: Request,
+	clients: Set<Direct>,
+	first?: () => Uint8Array | undefined,
+	/** Told how long the pull took, in ns (bench/setup.bench.ts). */
+	pulled?: (ns: number) => void
+): Response {
 	const body = new ReadableStream({
 		type: 'direct',
 		pull(ctrl: Direct) {
+			const at = pulled ? Bun.nanoseconds() : 0
 			ctrl.write(': open\n\n')
 			const replay = first?.()
 			if (replay) ctrl.write(replay)
 			ctrl.flush()
 			clients.add(ctrl)
-			return new Promise<void>((resolve) =>
+			const ended = new Promise<void>((resolve) =>
 				request.signal.addEventListener('abort', () => {
 					clients.delete(ctrl)
 					resolve()
 				})
 			)
+			pulled?.(Bun.nanoseconds() - at)
+			return ended
 		},
 		cancel() {}
 	} as never)

@@ -80,7 +80,10 @@ function elysiaDirectReads(): Contender {
 	let reads = 0
 	const app = new Elysia().get('/', ({ request, server }) => {
 		const address = server?.requestIP(request)?.address
-		const lastEventId = request.headers.get('last-event-id') ?? new URLSearchParams(request.url.split('?')[1] ?? '').get('lastEventId')
+		const url = request.url
+		const q = url.indexOf('?')
+		// The query is parsed only when there is one, as Sluice's lastEventIdOf does.
+		const lastEventId = request.headers.get('last-event-id') ?? (q === -1 ? null : new URLSearchParams(url.slice(q + 1)).get('lastEventId'))
 		if (address && lastEventId === null) reads++
 		return directSubscriber(request, clients)
 	})

@@ -263,7 +263,8 @@ export class ResponseStream implements Beating, CompressorSink {
 			settings.codec.end()
 		} else {
 			settings.codec?.destroy()
-			this.#endBody()
+			// A client that went away has no body left to end: the pull's end is all Bun needs (as at a pull).
+			this.#endBody(reason !== 'client')
 		}
 		this.#abort?.abort(reason)
 		this.#unsent = 0
@@ -273,8 +274,8 @@ export class ResponseStream implements Beating, CompressorSink {
 		notifyClose(listeners, reason)
 	}
 
-	#endBody(): void {
-		if (this.#ctrl) {
+	#endBody(closeBody = true): void {
+		if (closeBody && this.#ctrl) {
 			try {
 				this.#ctrl.close()
 			} catch {}
