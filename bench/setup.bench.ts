@@ -1,7 +1,8 @@
 // Connection setup on a warm server: where the time of one subscriber's open and close goes.
 // One server process holds the floor (raw Bun's direct stream in an Elysia route), the reading
 // floor (the same, reading what a resumable subscription with a per-address limit must read:
-// peer address, Last-Event-ID, URL) and Sluice's subscribe(); each is timed from the inside
+// peer address, Last-Event-ID, URL) and Sluice's subscribe() (on one topic, and on a topic per
+// subscriber, as per-user topics have it); each is timed from the inside
 // (handler, the body's first pull, disconnect, each of Bun's reads) and by the server's CPU per
 // open and close.
 // Rounds alternate them; the first WARMUP rounds let the JIT settle and are not counted.
@@ -29,25 +30,28 @@ const targets = [
 	{ name: 'floor', port: ports.floor, path: '/' },
 	{ name: 'reading floor', port: ports.floor, path: '/reads' },
 	{ name: 'floor timed from a derive', port: ports.hooked, path: '/' },
-	{ name: 'sluice subscribe()', port: ports.sluice, path: '/' }
+	{ name: 'sluice subscribe()', port: ports.sluice, path: '/' },
+	{ name: 'sluice, a topic per subscriber', port: ports.sluice, path: '/u/' }
 ]
 
 /** Opens `N` idle subscribers, waits for each one's first bytes, then drops them all and waits until the server has seen every one go. */
 async function openAndClose(port: number, path: string): Promise<void> {
-	const request = new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`)
+	// A path ending in `/` is a prefix: each subscriber gets its own (a topic of its own).
+	const request = (i: number) =>
+		`GET ${path.length > 1 && path.endsWith('/') ? path + i : path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`
 	const sockets: Socket<{ first: boolean }>[] = []
 	let answered = 0
 	const allAnswered = Promise.withResolvers<void>()
 	for (let i = 0; i < N; i += 200)
 		sockets.push(
 			...(await Promise.all(
-				Array.from({ length: Math.min(200, N - i) }, () =>
+				Array.from({ length: Math.min(200, N - i) }, (_, k) =>
 					Bun.connect<{ first: boolean }>({
 						hostname: '127.0.0.1',
 						port,
 						data: { first: true },
 						socket: {
-							open: (socket) => void socket.write(request),
+							open: (socket) => void socket.write(request(i + k)),
 							data(socket) {
 								if (!socket.data.first) return
 								socket.data.first = false
@@ -90,7 +94,8 @@ const handlerKey: Record<string, string> = {
 	floor: 'floor handler',
 	'reading floor': 'reads handler',
 	'floor timed from a derive': 'hooked floor handler',
-	'sluice subscribe()': 'sluice handler'
+	'sluice subscribe()': 'sluice handler',
+	'sluice, a topic per subscriber': 'sluice handler'
 }
 const reads = part('reading floor', 'requestIP') + part('reading floor', 'first header read') + part('reading floor', 'URL')
 const floorCpu = Math.min(...cpu('floor'))

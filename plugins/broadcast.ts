@@ -66,7 +66,8 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 	const { sse: sseDefaults = {}, transport = memory(), registry: events, ...hubOptions } = options
 	const hasDefaults = Object.keys(sseDefaults).length > 0
 	const registry = laterRegistry()
-	const hub = new Hub<Events>({ ...hubOptions, registry: checkerOf(events), transport: shareConnectionCounts(transport, registry) })
+	const hub = new Hub<Events>({ ...hubOptions, registry: checkerOf(events), transport })
+	shareConnectionCounts(hub.sharedCounts, registry)
 	const subscribe = (
 		context: HelperContext,
 		topic: string | readonly string[],
@@ -105,7 +106,7 @@ const checkerOf = (registry: EventChecker | EventCodec<any> | undefined): EventC
 // shareConnectionCounts listens with a function that reads no arguments.
 type Listener = (...args: any[]) => void
 
-/** A registry known only once the app starts: the hub's transport is wrapped before that. */
+/** A registry known only once the app starts: the hub's shared counts are given it before that. */
 function laterRegistry() {
 	let target: ConnectionRegistry | undefined
 	const opens = new Set<Listener>()

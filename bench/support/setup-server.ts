@@ -1,7 +1,7 @@
 // The setup benchmark's server (bench/setup.bench.ts): the floor, the reading floor and Sluice's
 // subscribe() in one process, each timed from the inside. Two apps, so that the floor's routes do
 // not pay for the plugins: GET / on the first port is the floor, GET /reads the reading floor;
-// GET / on the second port is Sluice. The control port answers /ports, /live (streams open) and / (the counters since the last call, and the CPU used).
+// GET / on the second port is Sluice on one topic, GET /u/:id on a topic per subscriber. The control port answers /ports, /live (streams open) and / (the counters since the last call, and the CPU used).
 import { Elysia } from 'elysia'
 import { streaming } from '../../plugins'
 import { ResponseStream } from '../../src/stream'
@@ -94,6 +94,12 @@ const sluice = new Elysia()
 		add('sluice handler', clock() - started)
 		return response
 	})
+	// A topic per subscriber (per-user topics): thousands of topics, one subscriber each.
+	.get('/u/:id', ({ subscribe, params }) => {
+		const response = subscribe(`user:${params.id}`)
+		add('sluice handler', clock() - started)
+		return response
+	})
 	.listen({ port: 0, hostname: '127.0.0.1' })
 let started = 0
 
@@ -117,7 +123,7 @@ const control = Bun.serve({
 		if (new URL(request.url).pathname === '/ports')
 			return Response.json({ floor: floor.server!.port, sluice: sluice.server!.port, hooked: hooked.server!.port })
 		const used = process.cpuUsage()
-		const live = clients.size + sluice.decorator.broadcast.count('bench')
+		const live = clients.size + sluice.decorator.connections.count
 		if (new URL(request.url).pathname === '/live') return Response.json(live)
 		const perPart: Record<string, number> = {}
 		for (const part of Object.keys(spent)) perPart[part] = spent[part]! / times[part]!

@@ -1,60 +1,32 @@
-import type { Frame, Replay, ReplayPage, Transport } from '../hub/transport'
+import type { Transport } from '../hub/transport'
+import type { SharedCounts } from '../hub/shared-counts'
 import { changeListener, type ConnectionCounts, type ConnectionRegistry } from './registry'
 
-// Keys the registry's counts travel under, beside the hub's `topic:<name>`.
+// Keys the registry's counts travel under, beside the hub's `topic:<name>` (which give byTopic:
+// a stream's topics are its subscriptions).
 const TOTAL = 'connections:total'
 const ROUTE = 'connections:route:'
 const KIND = 'connections:kind:'
-const TOPIC = 'connections:topic:'
+const TOPIC = 'topic:'
 
 /**
- * Wraps `transport` so the counts it shares with the other processes carry
- * this process's connection counts (total, by route, kind and topic) beside
- * the hub's own: with a transport that spans processes (redis), the
- * connection manager's counts can then be summed over the cluster. Addresses
- * are not shared. Changes are written at most once per turn of the event loop:
- * a burst of connections (many in one turn) costs one write, not one each.
+ * Adds this process's connection counts (total, by route and by kind) to the counts its hub's
+ * transport shares with the other processes: with a transport that spans processes (redis), the
+ * connection manager's counts can then be summed over the cluster. Addresses and users are not
+ * shared. They are read once per turn of the event loop in which a stream opened or closed: a
+ * burst of connections costs one read, not one each, and a read costs the routes and kinds, not
+ * the topics (the hub keeps those).
  */
-export function shareConnectionCounts(transport: Transport, registry: Pick<ConnectionRegistry, 'counts' | 'onOpen' | 'onClose'>): Transport {
-	let hubCounts: Record<string, number> = {}
-	let scheduled = false
-	let closed = false
-	const write = () => {
-		scheduled = false
-		if (closed) return
-		const { total, byRoute, byKind, byTopic } = registry.counts({ addresses: false })
-		const counts: Record<string, number> = { ...hubCounts, [TOTAL]: total }
-		for (const [route, n] of Object.entries(byRoute)) counts[ROUTE + route] = n
-		for (const [kind, n] of Object.entries(byKind)) counts[KIND + kind] = n
-		for (const [topic, n] of Object.entries(byTopic)) counts[TOPIC + topic] = n
-		transport.setCounts(counts)
-	}
-	const changed = changeListener(() => {
-		if (scheduled) return
-		scheduled = true
-		setImmediate(write)
+export function shareConnectionCounts(shared: SharedCounts, registry: Pick<ConnectionRegistry, 'counts' | 'onOpen' | 'onClose'>): void {
+	shared.addSource(() => {
+		const { total, byRoute, byKind } = registry.counts({ addresses: false, topics: false, users: false })
+		shared.set(TOTAL, total)
+		shared.setGroup(ROUTE, Object.entries(byRoute))
+		shared.setGroup(KIND, Object.entries(byKind))
 	})
-	const offOpen = registry.onOpen(changed)
-	const offClose = registry.onClose(changed)
-	changed()
-	return {
-		publish: (topic: string, body: Uint8Array): Promise<Frame> => transport.publish(topic, body),
-		listen: (topic: string, onFrame: (frame: Frame) => void) => transport.listen(topic, onFrame),
-		replay: (topic: string, afterId: string | undefined, last?: number, page?: ReplayPage): Promise<Replay> =>
-			transport.replay(topic, afterId, last, page),
-		setCounts(counts: Record<string, number>) {
-			hubCounts = counts
-			changed()
-		},
-		clusterCounts: () => transport.clusterCounts(),
-		control: transport.control,
-		close() {
-			closed = true
-			offOpen()
-			offClose()
-			return transport.close()
-		}
-	}
+	const changed = changeListener(() => shared.changed())
+	registry.onOpen(changed)
+	registry.onClose(changed)
 }
 
 /**

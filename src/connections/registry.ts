@@ -212,17 +212,18 @@ export class ConnectionRegistry {
 	}
 
 	/**
-	 * Live counts, total and by route, topic, address and kind. `addresses: false`
-	 * leaves `byAddress` empty: with thousands of clients it is most of the cost.
+	 * Live counts, total and by route, topic, address, kind and user. `addresses: false`
+	 * leaves `byAddress` empty: with thousands of clients it is most of the cost; `topics: false`
+	 * and `users: false` do the same for `byTopic` and `byUser` (per-user topics make them as long).
 	 */
-	counts({ addresses = true }: { addresses?: boolean } = {}): ConnectionCounts {
+	counts({ addresses = true, topics = true, users = true }: { addresses?: boolean; topics?: boolean; users?: boolean } = {}): ConnectionCounts {
 		return {
 			total: this.#live.size,
 			byRoute: this.#byRoute.toObject(),
-			byTopic: this.#byTopic.toObject(),
+			byTopic: topics ? this.#byTopic.toObject() : {},
 			byAddress: addresses ? this.#byAddress.toObject() : {},
 			byKind: this.#byKind.toObject(),
-			byUser: this.#byUser.toObject()
+			byUser: users ? this.#byUser.toObject() : {}
 		}
 	}
 

@@ -6,6 +6,7 @@ import { REPLAY_PAGE, replayHistory } from './replay'
 import { Subscriber, SubscriberConfig, type SlowConsumerPolicy, type SubscriberHome, type SubscriberOptions } from './subscriber'
 import type { Frame, Transport } from './transport'
 import { TopicsSubscription, type TopicMember, type TopicsOptions, type TopicStart } from './topics-subscription'
+import { SharedCounts } from './shared-counts'
 
 /**
  * What broadcast needs of a typed event registry: `check` throws (or returns
@@ -92,16 +93,18 @@ class Topic implements SubscriberHome {
 	readonly leaveEvents = new Map<TopicMember, (count: number, user?: string) => unknown>()
 	unlisten: () => void = () => {}
 	batch: Frame[] = []
+	/** The key its count is shared under. */
+	readonly countKey: string
 	constructor(
 		readonly name: string,
 		private readonly left: (topic: Topic, sub: TopicMember) => void
-	) {}
+	) {
+		this.countKey = `topic:${name}`
+	}
 	leave(sub: TopicMember): void {
 		this.left(this, sub)
 	}
 }
-
-const countKey = (topic: string) => `topic:${topic}`
 
 /**
  * Topics and their subscribers in this process. Publish encodes a frame once
@@ -117,12 +120,14 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 	#replayBytes: number
 	#retryJitter: number | undefined
 	#topics = new Map<string, Topic>()
-	#countsScheduled = false
+	/** @internal This process's counts as the transport shares them: the connection manager adds its own. */
+	readonly sharedCounts: SharedCounts
 	#shared: SubscriberConfig | undefined
 	#closed = false
 
 	constructor(options: HubOptions<Events> = {}) {
 		this.transport = options.transport ?? memory()
+		this.sharedCounts = new SharedCounts(this.transport)
 		this.#host.transport = this.transport
 		this.#registry = options.registry
 		this.#limit = options.maxUnsentBytes ?? 1024 * 1024
@@ -204,7 +209,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		const leave = presence?.leave
 		const join = presence?.join
 		if (leave) t.leaveEvents.set(sub, user === undefined ? leave : (count) => leave(count, user))
-		this.#countsChanged()
+		this.sharedCounts.set(t.countKey, t.subscribers.size)
 		sub.joinHome(t)
 		if (replaying)
 			void replayHistory(
@@ -273,7 +278,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 			t.subscribers.add(member)
 			const { leave, join } = presence ?? {}
 			if (leave) t.leaveEvents.set(member, user === undefined ? leave : (count) => leave(count, user))
-			this.#countsChanged()
+			this.sharedCounts.set(t.countKey, t.subscribers.size)
 			if (join) this.#announce(name, 'join', (count) => join(count, user), t.subscribers.size)
 			return t
 		},
@@ -286,6 +291,7 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 	async close(): Promise<void> {
 		if (this.#closed) return
 		this.#closed = true
+		this.sharedCounts.close()
 		for (const t of this.#topics.values()) t.unlisten()
 		this.#topics.clear()
 		await this.transport.close()
@@ -343,12 +349,14 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		const leaveEvent = t.leaveEvents.size ? t.leaveEvents.get(sub) : undefined
 		if (leaveEvent) t.leaveEvents.delete(sub)
 		const name = t.name
-		if (t.subscribers.size === 0 && this.#topics.get(name) === t) {
+		// A topic the hub no longer holds (closed) is not what the count is of.
+		const current = this.#topics.get(name) === t
+		if (current && t.subscribers.size === 0) {
 			// Frames still batched for this topic have no one left to go to.
 			t.unlisten()
 			this.#topics.delete(name)
 		}
-		this.#countsChanged()
+		if (current) this.sharedCounts.set(t.countKey, t.subscribers.size)
 		if (leaveEvent && !this.#closed) this.#announce(name, 'leave', leaveEvent, this.count(name))
 	}
 
@@ -358,19 +366,5 @@ export class Hub<Events extends PublishEvents = PublishEvents> {
 		;(this as Hub).publish(topic, event, data(count)).catch((error) =>
 			console.error(`broadcast: could not announce ${event} on "${topic}":`, error?.message ?? error)
 		)
-	}
-
-	// Once per turn of the event loop, not per subscriber: each connection opens in a turn of its own,
-	// and the counts are of every topic.
-	#countsChanged(): void {
-		if (this.#countsScheduled) return
-		this.#countsScheduled = true
-		setImmediate(() => {
-			this.#countsScheduled = false
-			if (this.#closed) return
-			const counts: Record<string, number> = {}
-			for (const [name, t] of this.#topics) counts[countKey(name)] = t.subscribers.size
-			this.transport.setCounts(counts)
-		})
 	}
 }

@@ -54,7 +54,12 @@ export class MemoryTransport implements Transport {
 	listen(topic: string, onFrame: (frame: Frame) => void): () => void {
 		const t = this.#topic(topic)
 		t.listeners.add(onFrame)
-		return () => t.listeners.delete(onFrame)
+		return () => {
+			t.listeners.delete(onFrame)
+			// A topic nothing was published on has no history or ids to keep once no one listens:
+			// per-user topics would otherwise leave one record per user ever subscribed.
+			if (t.listeners.size === 0 && t.lastId === 0 && this.#topics.get(topic) === t) this.#topics.delete(topic)
+		}
 	}
 
 	async replay(topic: string, afterId: string | undefined, last = 0, page?: ReplayPage): Promise<Replay> {
@@ -67,7 +72,8 @@ export class MemoryTransport implements Transport {
 	}
 
 	setCounts(counts: Record<string, number>): void {
-		this.#counts = { ...counts }
+		// Kept, not copied: it is read (and copied) when asked for (see Transport.setCounts).
+		this.#counts = counts
 	}
 
 	async clusterCounts(): Promise<Record<string, number>> {

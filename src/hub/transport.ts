@@ -73,7 +73,12 @@ export interface Transport {
 	 * live delivery of its frames (the hub skips the ids it replayed).
 	 */
 	replay(topic: string, afterId: string | undefined, last?: number, page?: ReplayPage): Promise<Replay>
-	/** This process's live counts (e.g. `topic:chat` -> 3); shared with the other processes. */
+	/**
+	 * This process's live counts (e.g. `topic:chat` -> 3); shared with the other processes. The
+	 * hub keeps one object current and hands it over again after it changed: a transport may keep
+	 * it and read it when it shares the counts (copying it at every call would cost every topic's
+	 * count per change); it does not change it.
+	 */
 	setCounts(counts: Record<string, number>): void
 	/** Each count summed over the live processes. */
 	clusterCounts(): Promise<Record<string, number>>

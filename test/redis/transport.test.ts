@@ -163,6 +163,21 @@ describe.skipIf(skip)('redis transport', () => {
 		expect(await a.clusterCounts()).toEqual({ total: 3, 'topic:chat': 2 })
 	})
 
+	test('presence counts of thousands of topics (one per user) are written and summed', async () => {
+		const prefix = uniquePrefix('many-counts')
+		const [a, b] = [await transport(prefix), await transport(prefix)]
+		// Past what one Lua unpack takes (about 8,000 values: 4,000 counts).
+		const many: Record<string, number> = { total: 6000 }
+		for (let i = 0; i < 6000; i++) many[`topic:user:${i}`] = 1
+		a.setCounts(many)
+		b.setCounts({ total: 1, 'topic:user:0': 1 })
+		let counts: Record<string, number> = {}
+		for (let i = 0; i < 100 && counts.total !== 6001; i++) (counts = await b.clusterCounts()), await Bun.sleep(10)
+		expect(Object.keys(counts)).toHaveLength(6001)
+		expect(counts['topic:user:0']).toBe(2)
+		expect(counts['topic:user:5999']).toBe(1)
+	})
+
 	test('a process killed without cleanup stops counting within its TTL', async () => {
 		const prefix = uniquePrefix('ttl')
 		const a = await transport(prefix, { presenceTtlMs: 600 })

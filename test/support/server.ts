@@ -22,9 +22,9 @@ export function listen(app: AnyElysia): TestServer {
 }
 
 /** Resolves when `predicate` holds, polling every 5 ms; rejects after `ms`. */
-export async function until(predicate: () => boolean, ms = 2000, what = 'condition'): Promise<void> {
+export async function until(predicate: () => boolean | Promise<boolean>, ms = 2000, what = 'condition'): Promise<void> {
 	const end = performance.now() + ms
-	while (!predicate()) {
+	while (!(await predicate())) {
 		if (performance.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
 		await Bun.sleep(5)
 	}

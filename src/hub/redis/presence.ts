@@ -1,6 +1,9 @@
 import type { RedisClient } from 'bun'
 import { CLUSTER_COUNTS, runScript, SET_COUNTS } from './scripts'
 
+/** The least time between two writes of changed counts. */
+const WRITE_GAP_MS = 100
+
 /**
  * This process's counts in Redis, under a key with a TTL that a heartbeat
  * refreshes (every third of the TTL): a process that dies without cleaning up
@@ -13,6 +16,7 @@ export class Presence {
 	private writing = false
 	private failing = false
 	private again = false
+	private lastWriteAt = 0
 
 	constructor(
 		private readonly client: () => RedisClient | undefined,
@@ -26,15 +30,19 @@ export class Presence {
 		this.timer.unref?.()
 	}
 
-	/** Replaces this process's counts; written to Redis on the next tick (bursts coalesce). */
+	/**
+	 * Replaces this process's counts (kept, not copied: see Transport.setCounts); written to Redis
+	 * on the next tick, and at most once per WRITE_GAP_MS: each write carries every count, and a
+	 * reconnect storm changes them at every turn of the event loop.
+	 */
 	set(counts: Record<string, number>): void {
-		this.counts = { ...counts }
+		this.counts = counts
 		if (this.scheduled) return
 		this.scheduled = true
 		setTimeout(() => {
 			this.scheduled = false
 			void this.write()
-		}, 0)
+		}, Math.max(0, this.lastWriteAt + WRITE_GAP_MS - Date.now()))
 	}
 
 	local(): Record<string, number> {
@@ -65,6 +73,7 @@ export class Presence {
 		if (!client) return
 		if (this.writing) return void (this.again = true)
 		this.writing = true
+		this.lastWriteAt = Date.now()
 		const args: string[] = [this.processId, String(this.ttlMs)]
 		for (const [k, v] of Object.entries(this.counts)) args.push(k, String(v))
 		try {

@@ -154,12 +154,13 @@ return { after, page, more }
  * counting once its TTL passes.
  *
  * KEYS: process set, this process's hash. ARGV: process id, ttl ms, field, value, ...
+ * (set 500 fields at a time: Lua unpacks at most about 8,000 values, and per-user topics make more)
  */
 export const SET_COUNTS = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 redis.call('DEL', KEYS[2])
-if #ARGV > 2 then redis.call('HSET', KEYS[2], unpack(ARGV, 3)) end
+for i = 3, #ARGV, 1000 do redis.call('HSET', KEYS[2], unpack(ARGV, i, math.min(i + 999, #ARGV))) end
 redis.call('PEXPIRE', KEYS[2], ARGV[2])
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return 1
