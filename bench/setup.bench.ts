@@ -1,10 +1,9 @@
 // Connection setup on a warm server: where the time of one subscriber's open and close goes.
 // One server process holds the floor (raw Bun's direct stream in an Elysia route), the reading
-// floor (the same, reading what a resumable subscription with a per-address limit must read:
-// peer address, Last-Event-ID, URL) and Sluice's subscribe() (on one topic, and on a topic per
-// subscriber, as per-user topics have it); each is timed from the inside
-// (handler, the body's first pull, disconnect, each of Bun's reads) and by the server's CPU per
-// open and close.
+// floor (the same, reading what a resumable subscription with a per-address limit must read: peer
+// address, Last-Event-ID, URL) and Sluice's subscribe() (on one topic, and on a topic per
+// subscriber, as per-user topics have it). Each is timed from the inside (handler, the body's
+// first pull, disconnect, each of Bun's reads) and by the server's CPU per open and close.
 // Rounds alternate them; the first WARMUP rounds let the JIT settle and are not counted.
 // Env: SETUP_N=4000 SETUP_ROUNDS=12 WARMUP=4.
 import type { Socket } from 'bun'
@@ -137,7 +136,7 @@ const breakdown: Row[] = [
 		values: { µs: atDisconnect('sluice subscribe()') - atDisconnect('floor') }
 	}
 ]
-for (const row of breakdown) row.values['share of the floor’s CPU per open'] = `${((100 * (row.values.µs as number)) / floorCpu).toFixed(1)}%`
+for (const row of breakdown) row.values["share of the floor's CPU per open"] = `${((100 * (row.values.µs as number)) / floorCpu).toFixed(1)}%`
 printTable(
 	`Where the difference goes, per open and close (the floor: ${floorCpu.toFixed(1)} µs of CPU); Bun's reads alone bound any subscriber that reads them at ${(floorCpu / (floorCpu + reads / 1000)).toFixed(2)} of the floor's rate`,
 	breakdown,
