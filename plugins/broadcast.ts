@@ -59,7 +59,7 @@ export const hubPlugin = <Events extends PublishEvents>({ hub, shareCounts }: Br
 
 /**
  * The hub, what makes a request's subscribe() (used by broadcastPlugin and
- * streaming()), and how the hub's transport learns the app's connection
+ * streaming()), and how the hub's shared counts learn the app's connection
  * registry, so that a transport spanning processes can sum its counts.
  */
 export function broadcastFor<Events extends PublishEvents>(options: BroadcastOptions<Events>): Broadcast<Events> {
@@ -92,7 +92,7 @@ export function broadcastFor<Events extends PublishEvents>(options: BroadcastOpt
 	return { hub, subscribe, shareCounts: registry.attach }
 }
 
-/** The app's hub, what answers a request's subscribe(), and how the hub's transport learns the app's registry. */
+/** The app's hub, what answers a request's subscribe(), and how the hub's shared counts learn the app's registry. */
 interface Broadcast<Events extends PublishEvents> {
 	hub: Hub<Events>
 	subscribe: (context: HelperContext, topic: string | readonly string[], subscription?: SubscriptionOptions & StreamIdentity) => Response
@@ -128,7 +128,7 @@ function laterRegistry() {
 		}
 	}
 	return {
-		counts: (options?: { addresses?: boolean }) =>
+		counts: (options?: Parameters<ConnectionRegistry['counts']>[0]) =>
 			target?.counts(options) ?? { total: 0, byRoute: {}, byTopic: {}, byAddress: {}, byKind: {}, byUser: {} },
 		onOpen: listen(opens),
 		onClose: listen(closes),
