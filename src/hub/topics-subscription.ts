@@ -291,6 +291,7 @@ export class TopicsSubscription implements BacklogOwner {
 	/** @internal drop-oldest let a frame go */
 	droppedOne(): void {
 		this.dropped++
+		this.stream.report('dropped')
 	}
 
 	/** @internal */

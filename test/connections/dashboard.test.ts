@@ -54,6 +54,7 @@ function start(connections: Omit<ConnectionsOptions, 'routes'> = {}) {
 			})
 		)
 		.get('/room', ({ subscribe }) => subscribe('room'))
+		.get('/rooms', ({ subscribe }) => subscribe(['room', 'lobby']))
 	server = listen(app)
 	return { app, registry: app.decorator.connections, hub: app.decorator.broadcast, url: server.url, port: server.port }
 }
@@ -276,6 +277,21 @@ describe('dashboard routes', () => {
 		expect(trouble.recent['replay-incomplete']![0]).toMatchObject({ route: '/room' })
 		expect(trouble.recent.error![0]).toMatchObject({ route: '/fail' })
 		expect(ended(resume)).toBe(false)
+	})
+
+	test('trouble on the page: frames dropped on a stream of many topics, with its route', async () => {
+		const { url, port, hub } = start()
+		const reader = await feed(url)
+		const slow = await open(port, '/rooms')
+		await until(() => hub.count('room') === 1 && hub.count('lobby') === 1, 1000, 'the stream on both topics')
+		slow.pause()
+		const member = hub.subscribersOf('room')[0]!
+		const big = 'x'.repeat(32_000)
+		for (let i = 0; i < 2000 && member.dropped === 0; i++) await hub.publish('room', 'say', big)
+		expect(member.dropped).toBeGreaterThan(0)
+		await until(() => latest<DashboardSummary>(reader, 'summary')?.trouble.counts.dropped === member.dropped, 3000, 'the drops on the page')
+		expect(latest<DashboardSummary>(reader, 'summary')!.trouble.recent.dropped![0]).toMatchObject({ route: '/rooms', kind: 'dropped' })
+		expect(ended(slow)).toBe(false)
 	})
 
 	test('close: a same-origin POST with the page token closes the stream; a cross-site one, or one without the token, does not', async () => {
